@@ -1,0 +1,57 @@
+# One entry point for set-up, tests, benchmarks and code generation.
+# `make run` and `make test` install everything they need on a fresh Debian machine.
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+JS_DRIVER := tests/interop/xmtpjs
+JS_STAMP := $(JS_DRIVER)/node_modules/.installed-stamp
+PROTO_FILES := $(wildcard app/keyengine/proto/*.proto)
+
+.PHONY: all run test lint typecheck unit bench proto deps node-deps clean
+
+all: test
+
+# --- set-up ---------------------------------------------------------------
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "installing python3 (apt)"; apt-get update && apt-get install -y python3 python3-venv python3-pip; }
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+$(JS_STAMP): $(JS_DRIVER)/package.json $(JS_DRIVER)/package-lock.json
+	@command -v node >/dev/null || { echo "installing Node.js (apt)"; apt-get update && apt-get install -y nodejs npm; }
+	cd $(JS_DRIVER) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+deps: $(STAMP)
+node-deps: $(JS_STAMP)
+
+# --- everyday commands ----------------------------------------------------
+run: $(STAMP)
+	$(VENV)/bin/xmtp-companion
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check app tests bench
+	$(VENV)/bin/ruff format --check app tests bench
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
+
+unit: $(STAMP) $(JS_STAMP)
+	$(PY) -m pytest -q
+
+test: lint typecheck unit
+
+bench: $(STAMP) $(JS_STAMP)
+	$(PY) -m bench.run
+
+# Regenerate the protobuf modules (committed) from our .proto files.
+proto: $(STAMP)
+	PATH="$(abspath $(VENV))/bin:$$PATH" $(PY) -m grpc_tools.protoc -I . \
+	  --python_out=. --mypy_out=. $(PROTO_FILES)
+
+clean:
+	rm -rf $(VENV) $(JS_DRIVER)/node_modules .mypy_cache .pytest_cache .ruff_cache

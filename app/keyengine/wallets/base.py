@@ -1,0 +1,60 @@
+"""The signer protocol every wallet connector implements, and the one way the engine uses it.
+
+``request_signature`` is the single path from the engine to a wallet: it tells the observer
+(GUI prompt, CLI event line) what is about to be signed, asks the signer, and checks that the
+signature really recovers to the signer's account before anything relies on it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol, runtime_checkable
+
+from app.keyengine.crypto.ethereum import address_of_public_key
+from app.keyengine.crypto.hashes import eip191_digest
+from app.keyengine.errors import WrongWallet
+from app.keyengine.keys import Signature
+from app.keyengine.texts import SignatureRequest
+
+
+@runtime_checkable
+class WalletSigner(Protocol):
+    """An Ethereum account that can ``personal_sign`` UTF-8 text."""
+
+    @property
+    def address(self) -> str:
+        """EIP-55 address of the account."""
+        ...
+
+    async def sign_personal(self, text: str) -> bytes:
+        """65-byte ``r || s || v`` EIP-191 signature of ``text``."""
+        ...
+
+
+SignatureObserver = Callable[[SignatureRequest, str], None]
+"""Called with ``(request, address)`` just before a signer is asked for a signature."""
+
+
+def recover_personal_sign_address(text: str, signature: Signature) -> str:
+    """EIP-55 address whose key made ``signature`` over the EIP-191 digest of ``text``."""
+    return address_of_public_key(signature.recover(eip191_digest(text.encode("utf-8"))))
+
+
+async def request_signature(
+    signer: WalletSigner,
+    request: SignatureRequest,
+    observer: SignatureObserver | None = None,
+) -> bytes:
+    """Ask ``signer`` to sign ``request.text`` and return the 65 bytes with v normalised to 27/28.
+
+    Raises ``WrongWallet`` when the signature recovers to another account (a wallet that signed
+    with a different key, or a tampered relay), and ``InvalidSignature`` when it is malformed.
+    """
+    if observer is not None:
+        observer(request, signer.address)
+    raw = await signer.sign_personal(request.text)
+    signature = Signature.from_wallet_bytes(bytes(raw), by_wallet=False)
+    recovered = recover_personal_sign_address(request.text, signature)
+    if recovered.lower() != signer.address.lower():
+        raise WrongWallet(f"the wallet signature recovers to {recovered}, not to {signer.address}")
+    return signature.to_wallet_bytes()
