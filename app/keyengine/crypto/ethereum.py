@@ -18,9 +18,10 @@ def to_checksum_address(address: str) -> str:
     if not _ADDRESS_RE.match(address):
         raise ValueError(f"not an Ethereum address: {address!r}")
     lower = address[2:].lower()
-    digest = keccak256(lower.encode("ascii")).hex()
+    # Nibble i of the hash is >= 8 exactly when its top bit, bit 255 - 4i, is set.
+    digest = int.from_bytes(keccak256(lower.encode("ascii")), "big")
     return "0x" + "".join(
-        c.upper() if c.isalpha() and int(digest[i], 16) >= 8 else c for i, c in enumerate(lower)
+        c.upper() if (digest >> (255 - 4 * i)) & 1 else c for i, c in enumerate(lower)
     )
 
 
@@ -32,8 +33,13 @@ def is_checksum_address(address: str) -> bool:
         return False
 
 
-def address_of_public_key(public_key: bytes) -> str:
-    """EIP-55 address of a 65-byte uncompressed secp256k1 public key."""
+def address_bytes_of_public_key(public_key: bytes) -> bytes:
+    """The 20 address bytes of a 65-byte uncompressed secp256k1 public key."""
     if len(public_key) != 65 or public_key[0] != 4:
         raise InvalidKey("expected a 65-byte uncompressed public key")
-    return to_checksum_address("0x" + keccak256(public_key[1:])[-20:].hex())
+    return keccak256(public_key[1:])[-20:]
+
+
+def address_of_public_key(public_key: bytes) -> str:
+    """EIP-55 address of a 65-byte uncompressed secp256k1 public key."""
+    return to_checksum_address("0x" + address_bytes_of_public_key(public_key).hex())

@@ -10,7 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
-from app.keyengine.crypto.ethereum import address_of_public_key
+from app.keyengine.crypto.ethereum import (
+    address_bytes_of_public_key,
+    address_of_public_key,
+    to_checksum_address,
+)
 from app.keyengine.crypto.hashes import eip191_digest
 from app.keyengine.errors import WrongWallet
 from app.keyengine.keys import Signature
