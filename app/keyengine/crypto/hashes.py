@@ -15,7 +15,8 @@ def sha256(data: bytes) -> bytes:
 
 def keccak256(data: bytes) -> bytes:
     """Keccak-256 (Ethereum's pre-standard SHA-3): addresses, EIP-191, auth tokens."""
-    return sha3.keccak_256(data).digest()
+    digest: bytes = sha3.keccak_256(data).digest()
+    return digest
 
 
 def hmac_sha256(key: bytes, message: bytes) -> bytes:

@@ -58,7 +58,9 @@ async def request_signature(
         observer(request, signer.address)
     raw = await signer.sign_personal(request.text)
     signature = Signature.from_wallet_bytes(bytes(raw), by_wallet=False)
-    recovered = recover_personal_sign_address(request.text, signature)
-    if recovered.lower() != signer.address.lower():
-        raise WrongWallet(f"the wallet signature recovers to {recovered}, not to {signer.address}")
+    digest = eip191_digest(request.text.encode("utf-8"))
+    recovered = address_bytes_of_public_key(signature.recover(digest))
+    if recovered.hex() != signer.address[2:].lower():
+        shown = to_checksum_address("0x" + recovered.hex())
+        raise WrongWallet(f"the wallet signature recovers to {shown}, not to {signer.address}")
     return signature.to_wallet_bytes()
