@@ -16,7 +16,12 @@ from app.keyengine.errors import DecryptionFailed, InvalidBundle
 from app.keyengine.keys import _parse
 from app.keyengine.proto import ciphertext_pb2, private_key_pb2
 from app.keyengine.texts import SignatureRequest
-from app.keyengine.wallets.base import SignatureObserver, WalletSigner, request_signature
+from app.keyengine.wallets.base import (
+    SignatureObserver,
+    WalletSigner,
+    check_signer,
+    request_signature,
+)
 
 WALLET_PRE_KEY_LENGTH = 32
 
@@ -149,6 +154,16 @@ async def decrypt_bundle(
     signer: WalletSigner,
     observer: SignatureObserver | None = None,
 ) -> PrivateKeyBundleV1:
-    """Ask the wallet to re-sign the stored Enable Identity text and unlock the bundle."""
-    signature = await request_signature(signer, encrypted.signature_request, observer)
-    return open_bundle(encrypted, signature)
+    """Ask the wallet to re-sign the stored Enable Identity text and unlock the bundle.
+
+    Successful decryption authenticates the signature, so the recovery check runs only when
+    decryption fails, to tell "another account signed" (``WrongWallet``) from "this bundle is
+    not ours or is damaged" (``DecryptionFailed``).
+    """
+    request = encrypted.signature_request
+    signature = await request_signature(signer, request, observer, verify=False)
+    try:
+        return open_bundle(encrypted, signature)
+    except DecryptionFailed:
+        check_signer(signer.address, request, signature)
+        raise

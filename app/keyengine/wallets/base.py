@@ -48,19 +48,30 @@ async def request_signature(
     signer: WalletSigner,
     request: SignatureRequest,
     observer: SignatureObserver | None = None,
+    *,
+    verify: bool = True,
 ) -> bytes:
     """Ask ``signer`` to sign ``request.text`` and return the 65 bytes with v normalised to 27/28.
 
-    Raises ``WrongWallet`` when the signature recovers to another account (a wallet that signed
-    with a different key, or a tampered relay), and ``InvalidSignature`` when it is malformed.
+    With ``verify`` (the default) raises ``WrongWallet`` when the signature recovers to another
+    account (a wallet that signed with a different key, or a tampered relay).  Callers whose
+    next step authenticates the signature anyway (decrypting a stored bundle) may skip the check
+    and call ``check_signer`` only when that step fails.  ``InvalidSignature`` when malformed.
     """
     if observer is not None:
         observer(request, signer.address)
     raw = await signer.sign_personal(request.text)
     signature = Signature.from_wallet_bytes(bytes(raw), by_wallet=False)
+    if verify:
+        check_signer(signer.address, request, signature.to_wallet_bytes())
+    return signature.to_wallet_bytes()
+
+
+def check_signer(address: str, request: SignatureRequest, wallet_signature: bytes) -> None:
+    """Raise ``WrongWallet`` unless ``wallet_signature`` over the request is ``address``'s."""
+    signature = Signature.from_wallet_bytes(wallet_signature, by_wallet=False)
     digest = eip191_digest(request.text.encode("utf-8"))
     recovered = address_bytes_of_public_key(signature.recover(digest))
-    if recovered.hex() != signer.address[2:].lower():
+    if recovered.hex() != address[2:].lower():
         shown = to_checksum_address("0x" + recovered.hex())
-        raise WrongWallet(f"the wallet signature recovers to {shown}, not to {signer.address}")
-    return signature.to_wallet_bytes()
+        raise WrongWallet(f"the wallet signature recovers to {shown}, not to {address}")
