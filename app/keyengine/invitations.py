@@ -74,7 +74,10 @@ class SealedInvitationHeader:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> SealedInvitationHeader:
-        msg = _parse(invitation_pb2.SealedInvitationHeaderV1, data, "invitation header")
+        try:
+            msg = _parse(invitation_pb2.SealedInvitationHeaderV1, data, "invitation header")
+        except InvalidBundle as exc:
+            raise InvalidInvitation(str(exc)) from None
         if not msg.HasField("sender") or not msg.HasField("recipient"):
             raise InvalidInvitation("invitation header lacks sender or recipient")
         try:

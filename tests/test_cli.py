@@ -1,0 +1,660 @@
+"""The offline ``xmtp-keys`` commands: generate, inspect, decrypt-bundle.
+
+Most tests call ``main([...])`` in-process; one runs the installed console script.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import io
+import json
+import os
+import stat
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app.cli.artefacts import DETECTORS
+from app.cli.main import main
+from app.keyengine.authn import create_auth_token
+from app.keyengine.bundles import (
+    PrivateKeyBundleV1,
+    PrivateKeyBundleV2,
+    PublicKeyBundle,
+)
+from app.keyengine.contact import ContactBundle
+from app.keyengine.invitations import create_invitation
+from app.keyengine.keys import PrivateKey
+from app.keyengine.messages import encode_message_v1, encode_message_v2
+from app.keyengine.prekeys import generate_identity, rotate_pre_key
+from app.keyengine.proto import private_key_pb2
+from app.keyengine.storage import EncryptedPrivateKeyBundle, encrypt_bundle
+from app.keyengine.texts import create_identity_text, enable_identity_text
+from app.keyengine.wallets import RawKeySigner
+from tests.conftest import load_vectors
+
+WALLET_HEX = "11" * 32
+OTHER_WALLET_HEX = "22" * 32
+ERROR_PREFIX = "xmtp-keys: error: "
+
+Run = Callable[..., tuple[int, str, str]]
+
+
+@pytest.fixture
+def run(capsys: pytest.CaptureFixture[str]) -> Run:
+    """Run ``main(argv)`` and return ``(exit code, stdout, stderr)``."""
+
+    def _run(*argv: str) -> tuple[int, str, str]:
+        code = main(list(argv))
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return _run
+
+
+def _report(run: Run, *argv: str) -> dict[str, Any]:
+    code, out, err = run(*argv)
+    assert (code, err) == (0, "")
+    report: dict[str, Any] = json.loads(out)
+    return report
+
+
+def _assert_one_error_line(code: int, out: str, err: str) -> str:
+    assert code == 2
+    assert out == ""
+    assert err.endswith("\n")
+    assert err.count("\n") == 1
+    assert err.startswith(ERROR_PREFIX)
+    assert "Traceback" not in err
+    return err[len(ERROR_PREFIX) : -1]
+
+
+@pytest.fixture
+def key_file(tmp_path: Path) -> Path:
+    path = tmp_path / "wallet.hex"
+    path.write_text(f"  0x{WALLET_HEX}\n")
+    return path
+
+
+@pytest.fixture
+def other_key_file(tmp_path: Path) -> Path:
+    path = tmp_path / "other-wallet.hex"
+    path.write_text(OTHER_WALLET_HEX)
+    return path
+
+
+@pytest.fixture
+def generated(run: Run, key_file: Path) -> dict[str, Any]:
+    return _report(run, "generate", "--wallet-key-file", str(key_file), "--json")
+
+
+def _write(tmp_path: Path, name: str, data: bytes | str) -> Path:
+    path = tmp_path / name
+    if isinstance(data, str):
+        path.write_text(data)
+    else:
+        path.write_bytes(data)
+    return path
+
+
+def _secrets_of(bundle: PrivateKeyBundleV1) -> list[str]:
+    hexes = [bundle.identity_key.secret.hex()] + [k.secret.hex() for k in bundle.pre_keys]
+    return hexes + [h.upper() for h in hexes] + [WALLET_HEX]
+
+
+# --- generate ---------------------------------------------------------------------------------
+
+
+def test_generate_json_outputs_are_consistent(generated: dict[str, Any]) -> None:
+    signer = RawKeySigner(bytes.fromhex(WALLET_HEX))
+    assert generated["wallet_address"] == signer.address
+    bundle = PrivateKeyBundleV1.from_bytes(base64.b64decode(generated["private_key_bundle"]))
+    bundle.verify()
+    assert bundle.wallet_address == signer.address
+    assert generated["identity_key"] == bundle.identity_key.public_key.point.hex()
+    assert generated["prekey"] == bundle.current_pre_key.public_key.point.hex()
+    encrypted = EncryptedPrivateKeyBundle.from_bytes(
+        base64.b64decode(generated["encrypted_bundle"])
+    )
+    assert generated["signed_texts"] == [
+        {
+            "purpose": "create_identity",
+            "text": create_identity_text(bundle.identity_key.public_key.bytes_to_sign()),
+        },
+        {"purpose": "enable_identity", "text": encrypted.signature_request.text},
+    ]
+    v1 = ContactBundle.from_bytes(base64.b64decode(generated["contact_bundle_v1"]))
+    v2 = ContactBundle.from_bytes(base64.b64decode(generated["contact_bundle_v2"]))
+    assert v1 == ContactBundle.v1(bundle.public_key_bundle())
+    assert v2 == ContactBundle.v2(bundle.signed_public_key_bundle())
+
+
+@pytest.mark.parametrize(
+    ("field", "expected_type"),
+    [
+        ("private_key_bundle", "private_key_bundle_v1"),
+        ("encrypted_bundle", "encrypted_private_key_bundle"),
+        ("contact_bundle_v1", "contact_bundle_v1"),
+        ("contact_bundle_v2", "contact_bundle_v2"),
+    ],
+)
+def test_inspect_each_generated_output(
+    run: Run, tmp_path: Path, generated: dict[str, Any], field: str, expected_type: str
+) -> None:
+    path = _write(tmp_path, field, generated[field] + "\n")
+    report = _report(run, "inspect", str(path))
+    assert report["type"] == expected_type
+    assert report["input_encoding"] == "base64"
+    assert report["errors"] == []
+    if expected_type == "encrypted_private_key_bundle":
+        assert report["wrapped"] is True
+        assert report["signature_text"] == generated["signed_texts"][1]["text"]
+        assert report["signature_text"] == enable_identity_text(
+            bytes.fromhex(report["wallet_pre_key"])
+        )
+        return
+    assert report["wallet_address"] == generated["wallet_address"]
+    assert report["identity_key"] == generated["identity_key"]
+    assert report["prekey"] == generated["prekey"]
+    assert report["signatures_valid"] is True
+    if expected_type == "private_key_bundle_v1":
+        assert report["wrapped"] is True
+        assert report["prekeys"] == [generated["prekey"]]
+        assert [d["public_key"] for d in report["prekeys_detail"]] == [generated["prekey"]]
+
+
+def test_generate_human_summary_prints_no_private_key(
+    run: Run, tmp_path: Path, key_file: Path
+) -> None:
+    code, out, err = run("generate", "--wallet-key-file", str(key_file))
+    assert (code, err) == (0, "")
+    assert RawKeySigner(bytes.fromhex(WALLET_HEX)).address in out
+    assert "not kept" in out
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(out)
+    # with --out the keys are known, so the summary can be checked for them
+    out_path = tmp_path / "kept.bin"
+    code, out, err = run("generate", "--wallet-key-file", str(key_file), "--out", str(out_path))
+    assert (code, err) == (0, "")
+    bundle = PrivateKeyBundleV1.from_bytes(out_path.read_bytes())
+    assert bundle.identity_key.public_key.point.hex() in out
+    assert f"written to {out_path} (mode 0600)" in out
+    for secret in _secrets_of(bundle):
+        assert secret not in out
+    assert base64.b64encode(bundle.to_bytes()).decode() not in out
+
+
+def test_global_json_flag_before_the_command(run: Run, key_file: Path) -> None:
+    report = _report(run, "--json", "generate", "--wallet-key-file", str(key_file))
+    assert report["wallet_address"] == RawKeySigner(bytes.fromhex(WALLET_HEX)).address
+    assert "private_key_bundle" in report
+
+
+def test_generate_out_writes_a_0600_file_and_refuses_to_overwrite(
+    run: Run, tmp_path: Path, key_file: Path
+) -> None:
+    out_path = tmp_path / "bundle.bin"
+    report = _report(
+        run, "generate", "--wallet-key-file", str(key_file), "--out", str(out_path), "--json"
+    )
+    assert "private_key_bundle" not in report
+    assert report["private_key_bundle_file"] == str(out_path)
+    assert stat.S_IMODE(out_path.stat().st_mode) == 0o600
+    content = out_path.read_bytes()
+    bundle = PrivateKeyBundleV1.from_bytes(content)
+    assert bundle.to_bytes() == content
+    assert bundle.identity_key.public_key.point.hex() == report["identity_key"]
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
+
+    code, out, err = run("generate", "--wallet-key-file", str(key_file), "--out", str(out_path))
+    message = _assert_one_error_line(code, out, err)
+    assert "already exists" in message
+    assert out_path.read_bytes() == content
+
+
+# --- decrypt-bundle ---------------------------------------------------------------------------
+
+
+def test_decrypt_bundle_with_the_right_wallet(
+    run: Run, tmp_path: Path, generated: dict[str, Any], key_file: Path
+) -> None:
+    path = _write(tmp_path, "enc.bin", base64.b64decode(generated["encrypted_bundle"]))
+    report = _report(run, "decrypt-bundle", "--wallet-key-file", str(key_file), str(path))
+    assert report["type"] == "private_key_bundle_v1"
+    assert report["wallet_address"] == generated["wallet_address"]
+    assert report["decrypted_with_wallet"] == generated["wallet_address"]
+    assert report["identity_key"] == generated["identity_key"]
+    assert report["prekey"] == generated["prekey"]
+    assert report["prekeys"] == [generated["prekey"]]
+    assert report["signatures_valid"] is True
+    assert report["errors"] == []
+
+
+def test_decrypt_bundle_with_another_wallet_fails_in_one_line(
+    run: Run, tmp_path: Path, generated: dict[str, Any], other_key_file: Path
+) -> None:
+    path = _write(tmp_path, "enc.b64", generated["encrypted_bundle"])
+    code, out, err = run("decrypt-bundle", "--wallet-key-file", str(other_key_file), str(path))
+    message = _assert_one_error_line(code, out, err)
+    assert "cannot decrypt" in message
+    assert RawKeySigner(bytes.fromhex(OTHER_WALLET_HEX)).address in message
+    assert OTHER_WALLET_HEX not in err
+
+
+def test_decrypt_bundle_refuses_other_artefacts(
+    run: Run, tmp_path: Path, generated: dict[str, Any], key_file: Path
+) -> None:
+    path = _write(tmp_path, "contact.b64", generated["contact_bundle_v2"])
+    code, out, err = run("decrypt-bundle", "--wallet-key-file", str(key_file), str(path))
+    message = _assert_one_error_line(code, out, err)
+    assert message == "the input holds a contact_bundle_v2, not an encrypted private key bundle"
+
+
+# --- inspect: every artefact type ---------------------------------------------------------------
+
+_VECTORS = load_vectors()
+_INVITE = _VECTORS["deterministic-invite-topic"]["data"]
+_ALICE = PrivateKeyBundleV1.from_bytes(bytes.fromhex(_INVITE["alice_private_key_bundle_hex"]))
+_BOB = PrivateKeyBundleV1.from_bytes(bytes.fromhex(_INVITE["bob_private_key_bundle_hex"]))
+
+
+def _artefacts() -> dict[str, tuple[bytes, str]]:
+    """name -> (bytes, expected type) for every artefact the engine can produce."""
+    signer = RawKeySigner(bytes.fromhex(WALLET_HEX))
+    bundle = rotate_pre_key(asyncio.run(generate_identity(signer)))
+    encrypted = asyncio.run(encrypt_bundle(bundle, signer)).to_bytes()
+    bare_encrypted = private_key_pb2.EncryptedPrivateKeyBundle.FromString(encrypted).v1
+    sealed, invitation = create_invitation(_ALICE, _BOB.signed_public_key_bundle(), 1_700_000)
+    return {
+        "wrapped v1": (bundle.to_bytes(), "private_key_bundle_v1"),
+        "bare v1": (bundle.to_unwrapped_bytes(), "private_key_bundle_v1"),
+        "wrapped v2": (PrivateKeyBundleV2.from_legacy(bundle).to_bytes(), "private_key_bundle_v2"),
+        "encrypted": (encrypted, "encrypted_private_key_bundle"),
+        "bare encrypted": (bare_encrypted.SerializeToString(), "encrypted_private_key_bundle"),
+        "contact v1": (
+            ContactBundle.v1(bundle.public_key_bundle()).to_bytes(),
+            "contact_bundle_v1",
+        ),
+        "contact v2": (
+            ContactBundle.v2(bundle.signed_public_key_bundle()).to_bytes(),
+            "contact_bundle_v2",
+        ),
+        "public bundle": (bundle.public_key_bundle().to_bytes(), "public_key_bundle"),
+        "legacy contact": (
+            PublicKeyBundle(bundle.identity_key.public_key, None).to_bytes(),
+            "contact_bundle_legacy",
+        ),
+        "signed bundle": (
+            bundle.signed_public_key_bundle().to_bytes(),
+            "signed_public_key_bundle",
+        ),
+        "invitation": (sealed.to_bytes(), "sealed_invitation"),
+        "message v1": (
+            encode_message_v1(_ALICE, _BOB.public_key_bundle(), b"hi", timestamp_ms=1_700_000),
+            "message_v1",
+        ),
+        "message v2": (
+            encode_message_v2(
+                _ALICE, invitation.topic, invitation.key_material, b"hi", created_ns=5 * 10**18
+            ),
+            "message_v2",
+        ),
+        "auth token": (base64.b64decode(create_auth_token(bundle)), "auth_token"),
+    }
+
+
+ARTEFACTS = _artefacts()
+
+
+@pytest.mark.parametrize("name", list(ARTEFACTS))
+def test_inspect_detects_each_type_from_raw_bytes(run: Run, tmp_path: Path, name: str) -> None:
+    data, expected_type = ARTEFACTS[name]
+    report = _report(run, "inspect", str(_write(tmp_path, "artefact", data)))
+    assert report["type"] == expected_type
+    assert report["input_encoding"] == "raw"
+    if "wrapped" in report:
+        assert report["wrapped"] is (not name.startswith("bare"))
+
+
+@pytest.mark.parametrize("name", list(ARTEFACTS))
+def test_exactly_one_detector_accepts_each_artefact(name: str) -> None:
+    """Recognition does not depend on the order detectors are tried in."""
+    data, expected_type = ARTEFACTS[name]
+    reports = [report for detector in DETECTORS if (report := detector(data)) is not None]
+    assert [report["type"] for report in reports] == [expected_type]
+
+
+def test_inspect_private_bundle_reports_history_newest_first(run: Run, tmp_path: Path) -> None:
+    data, _ = ARTEFACTS["wrapped v1"]
+    bundle = PrivateKeyBundleV1.from_bytes(data)
+    report = _report(run, "inspect", str(_write(tmp_path, "b", data)))
+    points = [k.public_key.point.hex() for k in bundle.pre_keys]
+    assert len(points) == 2
+    assert report["prekeys"] == points
+    assert report["prekey"] == points[0]
+    created = [d["created_ns"] for d in report["prekeys_detail"]]
+    assert created == [k.public_key.timestamp_ms * 10**6 for k in bundle.pre_keys]
+    assert created[0] > created[1]
+    assert report["signatures_valid"] is True
+    v2 = _report(run, "inspect", str(_write(tmp_path, "v2", ARTEFACTS["wrapped v2"][0])))
+    for key in ("wallet_address", "identity_key", "prekey", "prekeys", "signatures_valid"):
+        assert v2[key] == report[key]
+
+
+def test_inspect_invitation_and_v1_message_headers(run: Run, tmp_path: Path) -> None:
+    invite = _report(run, "inspect", str(_write(tmp_path, "i", ARTEFACTS["invitation"][0])))
+    assert invite["created_ns"] == 1_700_000
+    assert invite["sender"]["wallet_address"] == _INVITE["expected_alice_address"]
+    assert invite["recipient"]["wallet_address"] == _INVITE["expected_bob_address"]
+    assert invite["recipient"]["prekey"] == _BOB.current_pre_key.public_key.point.hex()
+    assert invite["signatures_valid"] is True
+    message = _report(run, "inspect", str(_write(tmp_path, "m", ARTEFACTS["message v1"][0])))
+    assert message["timestamp_ms"] == 1_700_000
+    assert message["sender"]["wallet_address"] == _INVITE["expected_alice_address"]
+    assert message["recipient"]["identity_key"] == _BOB.identity_key.public_key.point.hex()
+    assert message["signatures_valid"] is True
+
+
+def test_inspect_fresh_auth_token_is_valid(run: Run, tmp_path: Path) -> None:
+    token = base64.b64encode(ARTEFACTS["auth token"][0]).decode()
+    report = _report(run, "inspect", str(_write(tmp_path, "token", token)))
+    assert report["type"] == "auth_token"
+    assert report["wallet_address"] == RawKeySigner(bytes.fromhex(WALLET_HEX)).address
+    assert report["auth_data_wallet"] == report["wallet_address"]
+    assert (report["signatures_valid"], report["valid"], report["errors"]) == (True, True, [])
+
+
+def test_inspect_reports_broken_signatures_and_mismatched_keys(run: Run, tmp_path: Path) -> None:
+    bundle = PrivateKeyBundleV1.from_bytes(ARTEFACTS["wrapped v1"][0])
+    stranger = PrivateKey.generate(bundle.current_pre_key.timestamp_ms)
+    # a pre-key whose private half belongs to another key
+    mismatched = PrivateKeyBundleV1(
+        bundle.identity_key,
+        (stranger.with_public_key(bundle.current_pre_key.public_key),),
+    )
+    report = _report(run, "inspect", str(_write(tmp_path, "a", mismatched.to_bytes())))
+    assert report["signatures_valid"] is False
+    assert report["errors"] == ["current pre-key: the private key does not match its public key"]
+    # a pre-key signed by a key other than the identity key
+    forged = PublicKeyBundle(
+        bundle.identity_key.public_key, stranger.sign_key(stranger.public_key.unsigned())
+    )
+    report = _report(run, "inspect", str(_write(tmp_path, "b", forged.to_bytes())))
+    assert report["type"] == "public_key_bundle"
+    assert report["wallet_address"] == bundle.wallet_address
+    assert report["signatures_valid"] is False
+    assert report["errors"] == ["pre-key: pre-key is not signed by the identity key"]
+
+
+def test_inspect_accepts_every_text_encoding_and_stdin(
+    run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data, _ = ARTEFACTS["contact v2"]
+    standard = base64.b64encode(data).decode()
+    urlsafe = base64.urlsafe_b64encode(data).decode()
+    assert "+" in standard or "/" in standard or "-" in urlsafe or "_" in urlsafe
+    forms = {
+        "raw": data,
+        "base64": "\n  " + "\n".join(standard[i : i + 76] for i in range(0, len(standard), 76)),
+        "base64 unpadded": standard.rstrip("=") + "\n",
+        "base64url": urlsafe.rstrip("=") + "\n",
+        "base64url padded": urlsafe,
+        "hex": data.hex(),
+        "hex 0x upper": "0x" + data.hex().upper() + "\r\n",
+    }
+    expected = _report(run, "inspect", str(_write(tmp_path, "raw", data)))
+    for name, form in forms.items():
+        report = _report(run, "inspect", str(_write(tmp_path, name, form)))
+        assert report["input_encoding"] == name.split()[0], name
+        assert {**report, "input_encoding": "raw"} == expected, name
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(standard.encode())))
+    assert _report(run, "inspect", "-")["identity_key"] == expected["identity_key"]
+
+
+def test_json_flag_before_or_after_the_command_gives_the_same_output(
+    run: Run, tmp_path: Path
+) -> None:
+    path = str(_write(tmp_path, "c", ARTEFACTS["contact v1"][0]))
+    assert _report(run, "--json", "inspect", path) == _report(run, "inspect", "--json", path)
+
+
+# --- inspect: the repository's vectors ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("who", ["alice", "bob"])
+def test_inspect_vector_private_bundles_given_as_hex(run: Run, tmp_path: Path, who: str) -> None:
+    path = _write(tmp_path, who, _INVITE[f"{who}_private_key_bundle_hex"])
+    report = _report(run, "inspect", str(path))
+    facts = _VECTORS["deterministic-invite-topic"]["verified_here"][who]
+    assert report["type"] == "private_key_bundle_v1"
+    assert report["input_encoding"] == "hex"
+    assert report["wallet_address"] == _INVITE[f"expected_{who}_address"]
+    assert report["identity_key"] == facts["identity_pub"]
+    assert report["prekey"] == facts["prekey_pub"]
+    assert report["signatures_valid"] is True
+
+
+def test_inspect_vector_js_private_bundle(run: Run, tmp_path: Path) -> None:
+    vector = _VECTORS["js-private-key-bundle-mobile-load"]
+    facts = vector["verified_here"]
+    path = _write(tmp_path, "b", bytes.fromhex(vector["data"]["private_key_bundle_hex"]))
+    report = _report(run, "inspect", str(path))
+    assert report["type"] == "private_key_bundle_v1"
+    assert report["wallet_address"] == facts["wallet"]
+    assert report["identity_created_ns"] == int(facts["identity_ts_ms"]) * 10**6
+    assert report["prekeys"] == [facts["prekey_pub"]]
+    assert report["signatures_valid"] is True
+    assert facts["identity_priv"] not in json.dumps(report)
+    assert facts["prekey_priv"] not in json.dumps(report)
+
+
+def test_inspect_vector_contact_bundle_v2(run: Run, tmp_path: Path) -> None:
+    vector = _VECTORS["contact-bundle-v2"]
+    path = _write(tmp_path, "c", vector["data"]["envelope_message_hex"])
+    report = _report(run, "inspect", str(path))
+    assert report["type"] == "contact_bundle_v2"
+    assert report["wallet_address"] == vector["data"]["expected_wallet_address"]
+    assert report["identity_key"] == vector["verified_here"]["identity_key_bytes"][-130:]
+    # the key came from a legacy key: its created_ns field holds milliseconds
+    legacy_ms = int(vector["verified_here"]["identity_created_ns"])
+    assert report["identity_created_ns"] == legacy_ms * 10**6
+    assert report["signatures_valid"] is True
+    assert report["errors"] == []
+
+
+def test_inspect_vector_raw_public_key_bundle_contact(run: Run, tmp_path: Path) -> None:
+    vector = _VECTORS["contact-bundle-raw-publickeybundle"]
+    path = _write(tmp_path, "c", bytes.fromhex(vector["data"]["envelope_message_hex"]))
+    report = _report(run, "inspect", str(path))
+    assert report["type"] == "contact_bundle_legacy"
+    assert report["wallet_address"] == vector["data"]["expected_wallet_address"]
+    assert report["identity_created_ns"] == int(vector["verified_here"]["identity_ts_ms"]) * 10**6
+    assert report["prekey"] is None
+    assert report["signatures_valid"] is False
+    assert report["errors"] == ["pre-key: bundle has no pre-key"]
+
+
+@pytest.mark.parametrize(
+    ("vector_id", "field"),
+    [
+        ("message-v2-id-and-decrypt", "envelope_message_hex"),
+        ("spoofed-prekey-rejected", "envelope_message_base64"),
+    ],
+)
+def test_inspect_vector_v2_messages(run: Run, tmp_path: Path, vector_id: str, field: str) -> None:
+    data = _VECTORS[vector_id]["data"]
+    report = _report(run, "inspect", str(_write(tmp_path, "m", data[field])))
+    assert report["type"] == "message_v2"
+    assert report["topic"] == data["content_topic"]
+    if "expected_id" in data:
+        assert report["id"] == data["expected_id"]
+    else:
+        assert report["created_ns"] == int(
+            _VECTORS[vector_id]["verified_here"]["header_created_ns"]
+        )
+
+
+@pytest.mark.parametrize("vector_id", ["auth-token-xmtpjs-1", "auth-token-xmtpjs-2"])
+def test_inspect_vector_auth_tokens_are_expired(run: Run, tmp_path: Path, vector_id: str) -> None:
+    vector = _VECTORS[vector_id]
+    report = _report(run, "inspect", str(_write(tmp_path, "t", vector["data"]["token_base64"])))
+    assert report["type"] == "auth_token"
+    assert report["wallet_address"] == vector["verified_here"]["wallet_recovered"]
+    assert report["created_ns"] == int(vector["verified_here"]["authdata_created_ns"])
+    assert report["signatures_valid"] is True
+    assert report["valid"] is False
+    assert report["errors"] == ["token is older than allowed"]
+
+
+# --- errors -----------------------------------------------------------------------------------
+
+
+def _truncated_bundle() -> bytes:
+    return ARTEFACTS["wrapped v1"][0][:-9]
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        pytest.param(b"", id="empty"),
+        pytest.param(b"  \n\t ", id="whitespace"),
+        pytest.param(bytes(range(256)), id="binary garbage"),
+        pytest.param(b"this is not a key, just text!\n", id="text"),
+        pytest.param(base64.b64encode(b"\x0a\x05hello" * 20), id="base64 of garbage"),
+        pytest.param(_truncated_bundle(), id="truncated bundle"),
+        pytest.param(base64.b64encode(_truncated_bundle()), id="truncated bundle base64"),
+        pytest.param(ARTEFACTS["encrypted"][0][:-40], id="truncated encrypted bundle"),
+    ],
+)
+def test_inspect_bad_input_is_one_error_line(run: Run, tmp_path: Path, content: bytes) -> None:
+    code, out, err = run("inspect", str(_write(tmp_path, "bad", content)))
+    _assert_one_error_line(code, out, err)
+
+
+def test_inspect_missing_file_and_directory(run: Run, tmp_path: Path) -> None:
+    message = _assert_one_error_line(*run("inspect", str(tmp_path / "nope")))
+    assert message == f"cannot read {tmp_path / 'nope'}: No such file or directory"
+    _assert_one_error_line(*run("inspect", str(tmp_path)))
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        pytest.param("", id="empty"),
+        pytest.param("not hex at all", id="not hex"),
+        pytest.param("abcd", id="too short"),
+        pytest.param("00" * 32, id="zero scalar"),
+        pytest.param(WALLET_HEX + "zz", id="trailing junk"),
+        pytest.param("\xff" + WALLET_HEX, id="not ascii"),
+    ],
+)
+def test_malformed_wallet_key_file(
+    run: Run, tmp_path: Path, generated: dict[str, Any], content: str
+) -> None:
+    key = _write(tmp_path, "key", content.encode("latin-1"))
+    enc = _write(tmp_path, "enc", generated["encrypted_bundle"])
+    for argv in (
+        ("generate", "--wallet-key-file", str(key)),
+        ("decrypt-bundle", "--wallet-key-file", str(key), str(enc)),
+    ):
+        message = _assert_one_error_line(*run(*argv))
+        assert message.startswith(f"wallet key file {key}")
+        assert WALLET_HEX not in message
+
+
+def test_missing_wallet_key_file(run: Run, tmp_path: Path) -> None:
+    message = _assert_one_error_line(
+        *run("generate", "--wallet-key-file", str(tmp_path / "absent"))
+    )
+    assert "cannot read wallet key file" in message
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        pytest.param((), id="no command"),
+        pytest.param(("inspect",), id="no file"),
+        pytest.param(("frobnicate",), id="unknown command"),
+        pytest.param(("generate",), id="no wallet key"),
+        pytest.param(("inspect", "--bogus", "x"), id="unknown option"),
+    ],
+)
+def test_usage_errors_are_one_line(run: Run, argv: tuple[str, ...]) -> None:
+    _assert_one_error_line(*run(*argv))
+
+
+def test_help_exits_zero(run: Run) -> None:
+    code, out, err = run("--help")
+    assert (code, err) == (0, "")
+    for command in ("inspect", "decrypt-bundle", "generate"):
+        assert command in out
+
+
+# --- private material never leaks -------------------------------------------------------------
+
+
+def test_private_keys_never_appear_in_inspect_or_error_output(
+    run: Run, tmp_path: Path, generated: dict[str, Any], key_file: Path, other_key_file: Path
+) -> None:
+    raw = base64.b64decode(generated["private_key_bundle"])
+    bundle = PrivateKeyBundleV1.from_bytes(raw)
+    secrets = _secrets_of(bundle)
+    enc = _write(tmp_path, "enc", generated["encrypted_bundle"])
+    outputs = [
+        run("inspect", str(_write(tmp_path, "raw", raw))),
+        run("inspect", str(_write(tmp_path, "b64", generated["private_key_bundle"]))),
+        run("inspect", str(_write(tmp_path, "hex", raw.hex()))),
+        run(
+            "inspect",
+            str(_write(tmp_path, "v2", PrivateKeyBundleV2.from_legacy(bundle).to_bytes())),
+        ),
+        run("inspect", str(_write(tmp_path, "cut", raw[:-5]))),
+        run("inspect", str(_write(tmp_path, "cuthex", raw.hex()[:-2]))),
+        run("decrypt-bundle", "--wallet-key-file", str(key_file), str(enc)),
+        run("decrypt-bundle", "--wallet-key-file", str(other_key_file), str(enc)),
+        run("decrypt-bundle", "--wallet-key-file", str(key_file), str(tmp_path / "raw")),
+    ]
+    codes = [code for code, _, _ in outputs]
+    assert codes == [0, 0, 0, 0, 2, 2, 0, 2, 2]
+    for _, out, err in outputs:
+        for secret in secrets:
+            assert secret not in out
+            assert secret not in err
+
+
+# --- the installed entry point -----------------------------------------------------------------
+
+
+def test_console_script_entry_point(tmp_path: Path) -> None:
+    script = Path(sys.executable).parent / "xmtp-keys"
+    assert script.exists(), "console script missing: run .venv/bin/pip install -e . --no-deps"
+    vector = _VECTORS["contact-bundle-v2"]["data"]
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    done = subprocess.run(
+        [str(script), "inspect", "-"],
+        input=vector["envelope_message_hex"].encode(),
+        capture_output=True,
+        check=False,
+        env=env,
+        timeout=60,
+    )
+    assert (done.returncode, done.stderr) == (0, b"")
+    report = json.loads(done.stdout)
+    assert report["type"] == "contact_bundle_v2"
+    assert report["wallet_address"] == vector["expected_wallet_address"]
+    failed = subprocess.run(
+        [str(script), "inspect", str(tmp_path / "absent")],
+        capture_output=True,
+        check=False,
+        env=env,
+        timeout=60,
+    )
+    assert failed.returncode == 2
+    assert failed.stdout == b""
+    assert failed.stderr.decode().count("\n") == 1
+    assert failed.stderr.startswith(ERROR_PREFIX.encode())
