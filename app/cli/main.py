@@ -23,6 +23,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import NoReturn
 
+from app.cli import online
 from app.cli.artefacts import describe_private_bundle, find_encrypted_bundle, identify
 from app.cli.files import PRIVATE_FILE_MODE, check_new_file, write_private_file
 from app.cli.inputs import decodings, read_input, read_wallet_key
@@ -174,6 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--json", action="store_true", help="print JSON (machine-readable)")
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    online.add_global_options(parser)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     inspect = commands.add_parser(
@@ -211,6 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_json(generate)
     generate.set_defaults(handler=_generate)
+    online.add_commands(commands, _add_json, _add_wallet_key_file)
     return parser
 
 
