@@ -9,7 +9,7 @@ JS_DRIVER := tests/interop/xmtpjs
 JS_STAMP := $(JS_DRIVER)/node_modules/.installed-stamp
 PROTO_FILES := $(wildcard app/keyengine/proto/*.proto)
 
-.PHONY: all run test lint typecheck unit bench proto deps node-deps clean
+.PHONY: all run test lint typecheck unit bench proto deps node-deps system-deps clean
 
 all: test
 
@@ -26,8 +26,18 @@ $(JS_STAMP): $(JS_DRIVER)/package.json $(JS_DRIVER)/package-lock.json
 	cd $(JS_DRIVER) && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
+SYS_STAMP := $(VENV)/.system-deps-stamp
+# Debian packages the tests need: a real Secret Service (gnome-keyring) in a D-Bus session.
+$(SYS_STAMP): $(STAMP)
+	@if ! command -v gnome-keyring-daemon >/dev/null || ! command -v dbus-run-session >/dev/null; then \
+	  echo "installing gnome-keyring and dbus (apt)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gnome-keyring dbus >/dev/null; \
+	fi
+	@touch $@
+
 deps: $(STAMP)
 node-deps: $(JS_STAMP)
+system-deps: $(SYS_STAMP)
 
 # --- everyday commands ----------------------------------------------------
 run: $(STAMP)
@@ -40,7 +50,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
-unit: $(STAMP) $(JS_STAMP)
+unit: $(STAMP) $(JS_STAMP) $(SYS_STAMP)
 	$(PY) -m pytest -q
 
 test: lint typecheck unit
