@@ -530,6 +530,279 @@ async function cmdDecryptMessageV2(p) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Live clients: the real xmtp-js Client over HTTP against a node (client_* commands)
+// ---------------------------------------------------------------------------------------------
+// Every HTTP request of the process goes through this fetch wrapper. It refuses anything that is
+// not a loopback host (nothing may reach the public XMTP network or any other host) and, while a
+// request with "trace": true runs, records each exchange for the response's "http" field.
+const realFetch = globalThis.fetch;
+let httpTrace = null;
+
+function isLoopbackHost(hostname) {
+  const h = hostname.replace(/^\[|\]$/g, "").toLowerCase();
+  return h === "localhost" || h === "::1" || /^127\.\d+\.\d+\.\d+$/.test(h);
+}
+
+function parseMaybeJson(text) {
+  if (typeof text !== "string") return text ?? null;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+globalThis.fetch = async (input, init) => {
+  const url = typeof input === "string" ? input : input instanceof URL ? input.href : input.url;
+  let parsed;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new Error(`driver: invalid URL ${JSON.stringify(url)}`);
+  }
+  if (!isLoopbackHost(parsed.hostname)) {
+    throw new Error(`driver: refusing non-loopback request to ${parsed.origin}`);
+  }
+  const trace = httpTrace;
+  const t0 = process.hrtime.bigint();
+  let entry;
+  if (trace) {
+    const headers = new Headers(init?.headers);
+    entry = {
+      method: init?.method ?? "GET",
+      url,
+      x_client_version: headers.get("x-client-version"),
+      authorization: headers.has("authorization"),
+      request: parseMaybeJson(init?.body),
+    };
+    trace.push(entry);
+  }
+  let res;
+  try {
+    res = await realFetch(input, init);
+  } catch (e) {
+    if (entry) {
+      entry.error = errorMessage(e);
+      entry.ms = Number(process.hrtime.bigint() - t0) / 1e6;
+    }
+    throw e;
+  }
+  if (entry) {
+    entry.status = res.status;
+    // streaming endpoints (subscribe) are not read here: that would wait for the stream to end
+    if (!parsed.pathname.includes("/subscribe")) {
+      entry.response = parseMaybeJson(await res.clone().text());
+    }
+    entry.ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  }
+  return res;
+};
+
+// wallet address (EIP-55) -> { client, apiUrl, started: Map(topic -> Conversation) }
+const liveClients = new Map();
+
+function liveEntry(p) {
+  const { address } = walletFromParams(p);
+  const entry = liveClients.get(address);
+  if (!entry) throw new Error(`no client for ${address}; call client_create first`);
+  return entry;
+}
+
+function liveClient(p) {
+  return liveEntry(p).client;
+}
+
+function peerParam(v, field = "peer_address") {
+  return reqStr(v, field);
+}
+
+function conversationInfo(convo) {
+  return {
+    topic: convo.topic,
+    peer_address: convo.peerAddress,
+    conversation_id: convo.context?.conversationId ?? "",
+    metadata: convo.context?.metadata ?? {},
+    version: convo instanceof ConversationV2 ? "v2" : "v1",
+    created_ns: toNanoString(convo.createdAt),
+  };
+}
+
+// Conversations.list(): reads the intro and invite topics from the network (since the last run
+// minus 10 s) and merges them with what the keystore already holds. A V1 conversation that this
+// client started but has not written to yet exists only as the object newConversation returned
+// (nothing is published until its first message), so those are the fallback.
+async function findConversation(entry, topic) {
+  const convos = await entry.client.conversations.list();
+  const convo = convos.find((c) => c.topic === topic) ?? entry.started.get(topic);
+  if (!convo) throw new Error(`no conversation with topic ${topic}`);
+  return convo;
+}
+
+async function cmdClientCreate(p) {
+  const apiUrl = reqStr(p.api_url, "api_url");
+  let host;
+  try {
+    host = new URL(apiUrl).hostname;
+  } catch {
+    throw new Error("api_url: not a URL");
+  }
+  if (!isLoopbackHost(host)) throw new Error("api_url: only loopback hosts are allowed");
+  const wc = makeWalletClient(p.wallet_key);
+  const address = wc.account.address;
+  const previous = liveClients.get(address);
+  if (previous) {
+    liveClients.delete(address);
+    await previous.client.close();
+  }
+  // Count the wallet signatures the SDK asks for (its own WalletClient adapter calls
+  // walletClient.signMessage): 2 for a new identity (Create + Enable), 1 for a returning one.
+  const signed = [];
+  const viemSign = wc.signMessage;
+  wc.signMessage = (args) => {
+    signed.push(typeof args.message === "string" ? args.message : "<raw bytes>");
+    return viemSign(args);
+  };
+  // The SDK's defaultKeystoreProviders(), in the same order, each wrapped to observe which one
+  // produced the keystore. Unavailable providers throw KeystoreProviderUnavailableError, which
+  // passes through unchanged so that Client.create moves on to the next one.
+  let provider = null;
+  const observe = (name, inner) => ({
+    newKeystore: async (...args) => {
+      const keystore = await inner.newKeystore(...args);
+      provider = name;
+      return keystore;
+    },
+  });
+  const client = await Client.create(wc, {
+    env: "local", // only affects the (inert) backup-client choice; apiUrl decides the host
+    apiUrl,
+    appVersion: p.app_version ?? undefined,
+    keystoreProviders: [
+      observe("static", new StaticKeystoreProvider()),
+      observe("network", new NetworkKeystoreProvider()),
+      observe("generated", new KeyGeneratorKeystoreProvider()),
+    ],
+    privateKeyOverride: p.private_key_bundle
+      ? unb64(p.private_key_bundle, "private_key_bundle")
+      : undefined,
+    persistConversations: false,
+    basePersistence: InMemoryPersistence.create(),
+    skipContactPublishing: p.skip_contact_publishing === true,
+    publishLegacyContact: p.publish_legacy_contact === true,
+    useSnaps: false,
+  });
+  if (client.address !== address) {
+    throw new Error(`client address ${client.address} != wallet ${address}`);
+  }
+  liveClients.set(address, { client, apiUrl, started: new Map() });
+  // Client.getKeys() does exactly this on the client it creates
+  const keys = new PrivateKeyBundleV1(await client.keystore.getPrivateKeyBundle());
+  return {
+    wallet_address: client.address,
+    identity_key: pubHex(keys.identityKey.publicKey),
+    prekey: pubHex(keys.getCurrentPreKey().publicKey),
+    private_key_bundle: b64(keys.encode()),
+    new_identity: provider === "generated",
+    keystore_provider: provider,
+    wallet_signatures: signed.length,
+  };
+}
+
+async function cmdClientCanMessage(p) {
+  const client = liveClient(p);
+  const peers = Array.isArray(p.peer_address)
+    ? p.peer_address.map((a, i) => peerParam(a, `peer_address[${i}]`))
+    : peerParam(p.peer_address);
+  // drop the client's cache so that the answer comes from the network
+  for (const a of Array.isArray(peers) ? peers : [peers]) {
+    try {
+      client.forgetContact(a);
+    } catch {
+      // invalid address: canMessage answers false itself
+    }
+  }
+  return { can_message: await client.canMessage(peers) };
+}
+
+async function cmdClientLookup(p) {
+  const client = liveClient(p);
+  const peer = peerParam(p.peer_address);
+  client.forgetContact(peer);
+  const bundle = await client.getUserContact(peer);
+  if (!bundle) throw new Error(`no contact bundle found for ${peer}`);
+  return {
+    type: bundle instanceof PublicKeyBundle ? "v1" : "v2",
+    wallet_address: await bundle.walletSignatureAddress(),
+    identity_key: pubHex(bundle.identityKey),
+    prekey: pubHex(bundle.preKey),
+    prekey_valid: await bundle.identityKey.verifyKey(bundle.preKey),
+    // PublicKeyBundle (v1) / SignedPublicKeyBundle (v2) bytes, re-encoded by the SDK
+    key_bundle: b64(bundle.toBytes()),
+  };
+}
+
+async function cmdClientNewConversation(p) {
+  const entry = liveEntry(p);
+  const peer = peerParam(p.peer_address);
+  const convo = await entry.client.conversations.newConversation(peer, contextFromParams(p));
+  entry.started.set(convo.topic, convo);
+  return conversationInfo(convo);
+}
+
+async function cmdClientSend(p) {
+  const topic = reqStr(p.topic, "topic");
+  const text = reqStr(p.text, "text");
+  const convo = await findConversation(liveEntry(p), topic);
+  const msg = await convo.send(text);
+  return {
+    id: msg.id,
+    topic: msg.contentTopic,
+    sender_address: msg.senderAddress,
+    sent_ns: toNanoString(msg.sent),
+  };
+}
+
+async function cmdClientMessages(p) {
+  const convo = await findConversation(liveEntry(p), reqStr(p.topic, "topic"));
+  // undecryptable envelopes are dropped by the SDK itself (console.warn on stderr)
+  const msgs = await convo.messages();
+  return {
+    messages: msgs.map((m) => ({
+      text: typeof m.content === "string" ? m.content : null,
+      sender_address: m.senderAddress,
+      id: m.id,
+      sent_ns: toNanoString(m.sent),
+      content_type: m.contentType ? m.contentType.toString() : null,
+      error: m.error ? errorMessage(m.error) : null,
+    })),
+  };
+}
+
+async function cmdClientListConversations(p) {
+  const client = liveClient(p);
+  const convos = client.conversations;
+  // Forget the last-sync times so that list() re-reads the whole intro and invite topics instead
+  // of "since the last run - 10 s" (v1JobRunner/v2JobRunner are TypeScript-private fields).
+  for (const runner of [convos.v1JobRunner, convos.v2JobRunner]) {
+    if (typeof runner?.resetLastRunTime !== "function") {
+      throw new Error("Conversations has no job runners (SDK internals changed)");
+    }
+    await runner.resetLastRunTime();
+  }
+  const list = await convos.list();
+  return { conversations: list.map(conversationInfo) };
+}
+
+async function cmdClientClose(p) {
+  const { address } = walletFromParams(p);
+  const entry = liveClients.get(address);
+  if (!entry) return { wallet_address: address, closed: false };
+  liveClients.delete(address);
+  await entry.client.close();
+  return { wallet_address: address, closed: true };
+}
+
+// ---------------------------------------------------------------------------------------------
 // bench
 // ---------------------------------------------------------------------------------------------
 async function prepareBench(op) {
@@ -625,6 +898,14 @@ const COMMANDS = {
   encrypt_message_v2: cmdEncryptMessageV2,
   decrypt_message_v2: cmdDecryptMessageV2,
   bench: cmdBench,
+  client_create: cmdClientCreate,
+  client_can_message: cmdClientCanMessage,
+  client_lookup: cmdClientLookup,
+  client_new_conversation: cmdClientNewConversation,
+  client_send: cmdClientSend,
+  client_messages: cmdClientMessages,
+  client_list_conversations: cmdClientListConversations,
+  client_close: cmdClientClose,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -651,10 +932,16 @@ async function handleLine(line) {
     id = req.id ?? null;
     const fn = Object.prototype.hasOwnProperty.call(COMMANDS, req.cmd) ? COMMANDS[req.cmd] : null;
     if (!fn) throw new Error(`unknown cmd: ${JSON.stringify(req.cmd)}`);
+    if (req.trace === true) httpTrace = [];
     const result = await fn(req);
+    if (httpTrace) result.http = httpTrace;
     return { id, ok: true, result };
   } catch (e) {
-    return { id, ok: false, error: errorMessage(e) };
+    const resp = { id, ok: false, error: errorMessage(e) };
+    if (httpTrace) resp.http = httpTrace;
+    return resp;
+  } finally {
+    httpTrace = null;
   }
 }
 
