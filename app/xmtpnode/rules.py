@@ -1,0 +1,144 @@
+"""What the node accepts: auth, topic ACL, size limits, query parameters (reference semantics).
+
+Every rule here mirrors the reference node (xmtp-node-go) as described in the spec, §8, so an
+SDK sees the same answers from this node as it did from the public network.  The functions are
+pure and raise ``ApiError``; the server only orchestrates them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Final
+
+from app.keyengine.authn import validate_auth_token
+from app.keyengine.errors import KeyEngineError, TokenExpired
+from app.keyengine.proto import message_api_pb2 as api
+from app.keyengine.topics import PREFIX, topic_category
+from app.xmtpnode.errors import invalid_argument, permission_denied, unauthenticated
+from app.xmtpnode.storage import MAX_SQLITE_INTEGER, Direction, Envelope, PageCursor
+
+MAX_TOPIC_BYTES: Final = 300
+MAX_MESSAGE_BYTES: Final = 1_048_214
+MAX_PAGE_SIZE: Final = 100
+MAX_BATCH_REQUESTS: Final = 50
+
+# Topics whose owner (the address after the first "-" of the category segment) must be the
+# publishing wallet: nobody may overwrite someone else's key store or contact.
+OWNED_CATEGORIES: Final = frozenset({"privatestore", "contact"})
+# Conversation traffic that is relayed to subscribers but never stored.
+EPHEMERAL_CATEGORIES: Final = frozenset({"mE", "dmE"})
+
+
+def authenticate(authorization: str | None, now_ns: int) -> str:
+    """Wallet address authorised by an ``Authorization: Bearer <token>`` header.
+
+    Missing, malformed, badly signed or expired tokens are Unauthenticated (401, code 16):
+    xmtp-js refreshes its token once on exactly that code.
+    """
+    if not authorization:
+        raise unauthenticated("authorization token is missing")
+    scheme, _, token = authorization.strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise unauthenticated("authorization must be 'Bearer <token>'")
+    try:
+        return validate_auth_token(token, now_ns=now_ns).wallet_address
+    except TokenExpired as exc:
+        raise unauthenticated(f"authorization token expired: {exc}") from None
+    except KeyEngineError as exc:
+        raise unauthenticated(f"invalid authorization token: {exc}") from None
+
+
+def topic_owner(topic: str) -> str | None:
+    """The address a topic belongs to if its category is owned (privatestore, contact).
+
+    The 4th path segment of ``/xmtp/0/<category>-<rest>/…`` is split at its first ``-``;
+    ``rest`` is the owner.  A bare ``privatestore``/``contact`` segment belongs to the
+    impossible owner ``""`` so that nobody may write it.
+    """
+    if not topic.startswith(PREFIX):
+        return None
+    segment = topic[len(PREFIX) :].split("/", 1)[0]
+    category = topic_category(topic)
+    if category is None:
+        return "" if segment in OWNED_CATEGORIES else None
+    if category not in OWNED_CATEGORIES:
+        return None
+    return segment.partition("-")[2]
+
+
+def is_ephemeral(topic: str) -> bool:
+    return topic_category(topic) in EPHEMERAL_CATEGORIES
+
+
+def check_envelope(envelope: api.Envelope, wallet: str) -> Envelope:
+    """Validate one envelope of a publish by ``wallet``; return it in storage form."""
+    topic = envelope.content_topic
+    if not topic:
+        raise invalid_argument("content topic is required")
+    if len(topic.encode("utf-8")) > MAX_TOPIC_BYTES:
+        raise invalid_argument(f"content topic exceeds {MAX_TOPIC_BYTES} bytes")
+    if len(envelope.message) > MAX_MESSAGE_BYTES:
+        raise invalid_argument(f"message exceeds {MAX_MESSAGE_BYTES} bytes")
+    owner = topic_owner(topic)
+    if owner is not None and owner != wallet:
+        raise permission_denied(f"wallet {wallet} may not publish to {topic}")
+    if envelope.timestamp_ns > MAX_SQLITE_INTEGER:
+        raise invalid_argument("timestamp_ns is out of range")
+    return Envelope(topic, envelope.timestamp_ns, envelope.message)
+
+
+def check_publish(request: api.PublishRequest, wallet: str) -> list[Envelope]:
+    """Validate every envelope before any is stored: a publish is all-or-nothing."""
+    return [check_envelope(envelope, wallet) for envelope in request.envelopes]
+
+
+@dataclass(frozen=True, slots=True)
+class QueryPlan:
+    """A validated query with the defaults applied."""
+
+    topics: tuple[str, ...]
+    start_ns: int
+    end_ns: int
+    limit: int
+    direction: Direction
+    cursor: PageCursor | None
+
+    @property
+    def direction_proto(self) -> api.SortDirection.ValueType:
+        if self.direction is Direction.ASCENDING:
+            return api.SORT_DIRECTION_ASCENDING
+        return api.SORT_DIRECTION_DESCENDING
+
+
+def plan_query(request: api.QueryRequest) -> QueryPlan:
+    """Check a QueryRequest; limit 0 → 100, direction unspecified → DESCENDING."""
+    if not request.content_topics:
+        raise invalid_argument("at least one content topic is required")
+    paging = request.paging_info
+    if paging.limit > MAX_PAGE_SIZE:
+        raise invalid_argument(f"cannot exceed {MAX_PAGE_SIZE} envelopes per page")
+    direction = (
+        Direction.ASCENDING
+        if paging.direction == api.SORT_DIRECTION_ASCENDING
+        else Direction.DESCENDING
+    )
+    cursor = None
+    if paging.HasField("cursor") and paging.cursor.HasField("index"):
+        index = paging.cursor.index
+        cursor = PageCursor(index.digest, index.sender_time_ns)
+    return QueryPlan(
+        topics=tuple(request.content_topics),
+        start_ns=request.start_time_ns,
+        end_ns=request.end_time_ns,
+        limit=paging.limit or MAX_PAGE_SIZE,
+        direction=direction,
+        cursor=cursor,
+    )
+
+
+def plan_batch(requests: Sequence[api.QueryRequest]) -> list[QueryPlan]:
+    if len(requests) > MAX_BATCH_REQUESTS:
+        raise invalid_argument(f"cannot exceed {MAX_BATCH_REQUESTS} requests per batch")
+    return [plan_query(request) for request in requests]
