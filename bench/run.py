@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bench import engine_ops
+from bench import engine_ops, network
 from bench.floors import FLOOR_RECIPES, floors, measure_primitives
 from bench.timing import median_us, median_us_async
 from tests.interop.jsdriver import XmtpJs
@@ -74,6 +74,20 @@ def main() -> int:
             f" (≥{target:g}×, ≤{FLOOR_TARGET:g}× floor)"
         )
     print("primitives (µs): " + ", ".join(f"{k} {v:.1f}" for k, v in primitives.items()))
+    report["login"] = {k: round(v, 2) for k, v in network.measure_login().items()}
+    print(
+        "login on the embedded node, wallet signing excluded: "
+        f"generation {report['login']['login_generate_ms']:.1f} ms, "
+        f"retrieval {report['login']['login_retrieve_ms']:.1f} ms"
+    )
+    node = network.measure_node()
+    report["node"] = {k: {m: round(x, 2) for m, x in v.items()} for k, v in node.items()}
+    print(f"{'node (own process)':<22}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}")
+    for name, figures in node.items():
+        print(
+            f"{name:<22}{figures['per_s']:>10.0f}{figures['p50_ms']:>10.2f}"
+            f"{figures['p99_ms']:>10.2f}"
+        )
     OUT.write_text(json.dumps(report, indent=2) + "\n")
     print(f"written {OUT.relative_to(Path.cwd()) if OUT.is_relative_to(Path.cwd()) else OUT}")
     if failures:
