@@ -7,6 +7,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 JS_DRIVER := tests/interop/xmtpjs
 JS_STAMP := $(JS_DRIVER)/node_modules/.installed-stamp
+WALLETKIT := tests/interop/walletkit
+WK_STAMP := $(WALLETKIT)/node_modules/.installed-stamp
 PROTO_FILES := $(wildcard app/keyengine/proto/*.proto)
 
 .PHONY: all run test lint typecheck unit bench proto deps node-deps system-deps clean
@@ -35,8 +37,13 @@ $(SYS_STAMP): $(STAMP)
 	fi
 	@touch $@
 
+$(WK_STAMP): $(WALLETKIT)/package.json $(WALLETKIT)/package-lock.json
+	@command -v node >/dev/null || { echo "installing Node.js (apt)"; apt-get update && apt-get install -y nodejs npm; }
+	cd $(WALLETKIT) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
 deps: $(STAMP)
-node-deps: $(JS_STAMP)
+node-deps: $(JS_STAMP) $(WK_STAMP)
 system-deps: $(SYS_STAMP)
 
 # --- everyday commands ----------------------------------------------------
@@ -50,7 +57,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
-unit: $(STAMP) $(JS_STAMP) $(SYS_STAMP)
+unit: $(STAMP) $(JS_STAMP) $(WK_STAMP) $(SYS_STAMP)
 	$(PY) -m pytest -q
 
 test: lint typecheck unit
