@@ -277,19 +277,18 @@ def decode_private_key_bundle(data: bytes) -> PrivateKeyBundleV1 | PrivateKeyBun
     Protobuf decoders rarely fail on bytes of the wrong message type, so the fallback is decided
     by what decoded: a wrapped bundle must carry a version whose identity key holds a scalar.
     """
-    wrapped_error: Exception | None = None
     try:
         wrapper = private_key_pb2.PrivateKeyBundle.FromString(data)
+    except Exception:
+        wrapper = None
+    if wrapper is not None:
         version = wrapper.WhichOneof("version")
+        # A recognisable wrapped bundle reports its own defects instead of falling back.
         if version == "v1" and wrapper.v1.identity_key.HasField("secp256k1"):
             return PrivateKeyBundleV1.from_proto(wrapper.v1)
         if version == "v2" and wrapper.v2.identity_key.HasField("secp256k1"):
             return PrivateKeyBundleV2.from_proto(wrapper.v2)
-    except Exception as exc:
-        wrapped_error = exc
     bare = _parse(private_key_pb2.PrivateKeyBundleV1, data, "PrivateKeyBundle")
     if not bare.identity_key.HasField("secp256k1"):
-        if isinstance(wrapped_error, (InvalidBundle, InvalidKey, BadSignature)):
-            raise wrapped_error
         raise InvalidBundle("bytes are not a private key bundle")
     return PrivateKeyBundleV1.from_proto(bare)

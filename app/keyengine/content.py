@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import zlib
 from dataclasses import dataclass, field
 
@@ -13,6 +12,7 @@ from app.keyengine.proto import content_pb2
 TEXT_AUTHORITY = "xmtp.org"
 TEXT_TYPE = "text"
 _MAX_INFLATED = 10 * 1024 * 1024
+_CHUNK = 64 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,12 +32,16 @@ class EncodedContent:
         return self.authority_id == TEXT_AUTHORITY and self.type_id == TEXT_TYPE
 
     def text(self) -> str:
+        """The text of an xmtp.org/text content; only UTF-8 exists in the codec."""
         if not self.is_text:
             raise InvalidMessage(f"content type {self.authority_id}/{self.type_id} is not text")
+        encoding = self.parameters.get("encoding", "UTF-8")
+        if encoding.upper().replace("-", "").replace("_", "") != "UTF8":
+            raise InvalidMessage(f"unsupported text encoding {encoding[:40]!r}")
         try:
-            return self.content.decode(self.parameters.get("encoding", "UTF-8"))
-        except (LookupError, UnicodeDecodeError) as exc:
-            raise InvalidMessage("text content does not decode") from exc
+            return self.content.decode("utf-8")
+        except UnicodeError as exc:
+            raise InvalidMessage("text content is not valid UTF-8") from exc
 
 
 def encode_text(text: str) -> bytes:
@@ -52,17 +56,29 @@ def encode_text(text: str) -> bytes:
 
 
 def _inflate(data: bytes, compression: int) -> bytes:
+    """Inflate at most ``_MAX_INFLATED`` bytes; refuse bombs and truncated streams.
+
+    The output is bounded while inflating (never allocated whole), and the stream must end
+    (``eof``: its checksum verified) with no input left over.
+    """
+    wbits = 31 if compression == content_pb2.COMPRESSION_GZIP else 15
+    inflater = zlib.decompressobj(wbits=wbits)
+    out = bytearray()
+    pending = data
     try:
-        if compression == content_pb2.COMPRESSION_GZIP:
-            out = gzip.decompress(data)
-        else:
-            inflater = zlib.decompressobj()
-            out = inflater.decompress(data, _MAX_INFLATED)
-    except (OSError, zlib.error, EOFError) as exc:
+        while True:
+            piece = inflater.decompress(pending, _CHUNK)
+            out += piece
+            if len(out) > _MAX_INFLATED:
+                raise InvalidMessage("content too large once inflated")
+            pending = inflater.unconsumed_tail
+            if inflater.eof or (not pending and not piece):
+                break
+    except zlib.error as exc:
         raise InvalidMessage("compressed content does not inflate") from exc
-    if len(out) > _MAX_INFLATED:
-        raise InvalidMessage("content too large once inflated")
-    return out
+    if not inflater.eof or inflater.unused_data:
+        raise InvalidMessage("compressed content is truncated or has trailing bytes")
+    return bytes(out)
 
 
 def decode_content(data: bytes) -> EncodedContent:

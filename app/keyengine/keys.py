@@ -24,6 +24,12 @@ MS_NS_THRESHOLD: Final = 10**18
 """``created_ns`` values below this come from legacy keys and are really milliseconds."""
 
 NS_PER_MS: Final = 1_000_000
+MAX_UINT64: Final = 2**64 - 1
+
+
+def _check_timestamp(value: int, what: str) -> None:
+    if not 0 <= value <= MAX_UINT64:
+        raise InvalidKey(f"{what} timestamp is out of range")
 
 
 _M = TypeVar("_M", bound=Message)
@@ -120,6 +126,7 @@ class PublicKey:
     signature: Signature | None = None
 
     def __post_init__(self) -> None:
+        _check_timestamp(self.timestamp_ms, "public key")
         _check_point(self.point, "public key")
 
     def bytes_to_sign(self) -> bytes:
@@ -260,6 +267,7 @@ class PrivateKey:
     public_key: PublicKey
 
     def __post_init__(self) -> None:
+        _check_timestamp(self.timestamp_ms, "private key")
         _check_secret(self.secret)
 
     @classmethod
@@ -311,6 +319,7 @@ class SignedPrivateKey:
     public_key: SignedPublicKey
 
     def __post_init__(self) -> None:
+        _check_timestamp(self.created_ns, "private key")
         _check_secret(self.secret)
 
     @classmethod

@@ -141,6 +141,8 @@ def ecdh(private_key: bytes, public_key: bytes) -> bytes:
     which hashes the X coordinate; so this uses a constant-time scalar multiplication instead.
     """
     validate_private_key(private_key)
+    if len(public_key) != PUBLIC_KEY_LENGTH or public_key[0] != 0x04:
+        raise InvalidKey("peer public key must be a 65-byte uncompressed point")
     try:
         pub = _CPublicKey(public_key)
     except ValueError as exc:

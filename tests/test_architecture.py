@@ -1,0 +1,153 @@
+"""Architecture rules of the engine.
+
+* ``app.keyengine`` stays GUI-free: no module imports Qt (PySide6, PyQt*, shiboken6) or qasync,
+  nor the front ends that may (``app.companion``, ``app.cli``); importing every engine module
+  loads none of them, nor ``keyring`` (whose backends are probed at import: the vault imports
+  it lazily).
+* The committed protobuf modules are exactly what ``make proto`` generates from the ``.proto``
+  files, so nobody edits generated code by hand or forgets to regenerate it.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+ENGINE = REPO / "app" / "keyengine"
+PROTO_DIR = ENGINE / "proto"
+VENV_BIN = Path(sys.executable).parent
+
+FORBIDDEN_ROOTS = ("PySide6", "PySide2", "qasync", "shiboken6", "shiboken2")
+FORBIDDEN_PREFIXES = ("PyQt",)
+FRONT_ENDS = ("app.companion", "app.cli")
+NOT_LOADED_AT_IMPORT = (*FORBIDDEN_ROOTS, "keyring")
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(REPO).with_suffix("").parts
+    if parts[-1] == "__init__":
+        parts = parts[:-1]
+    return ".".join(parts)
+
+
+ENGINE_FILES = sorted(ENGINE.rglob("*.py"))
+ENGINE_MODULES = [_module_name(path) for path in ENGINE_FILES]
+
+
+def _is_forbidden(module: str) -> bool:
+    root = module.split(".", 1)[0]
+    if root in FORBIDDEN_ROOTS or root.startswith(FORBIDDEN_PREFIXES):
+        return True
+    return any(module == front or module.startswith(front + ".") for front in FRONT_ENDS)
+
+
+def _imported_modules(path: Path) -> list[tuple[int, str]]:
+    """Every module ``path`` imports, statically or through a literal ``import_module``."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    package = _module_name(path) if path.name == "__init__.py" else _module_name(path.parent)
+    found: list[tuple[int, str]] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")
+                base = base[: len(base) - (node.level - 1)]
+                module = ".".join([*base, node.module] if node.module else base)
+            else:
+                module = node.module or ""
+            found.append((node.lineno, module))
+            found += [(node.lineno, f"{module}.{alias.name}") for alias in node.names]
+        elif isinstance(node, ast.Call) and node.args:
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            first = node.args[0]
+            if name in ("import_module", "__import__") and isinstance(first, ast.Constant):
+                found.append((node.lineno, str(first.value)))
+    return found
+
+
+def test_engine_modules_are_found() -> None:
+    assert "app.keyengine.keys" in ENGINE_MODULES
+    assert "app.keyengine.wallets.raw_key" in ENGINE_MODULES
+    assert "app.keyengine.proto.public_key_pb2" in ENGINE_MODULES
+
+
+@pytest.mark.parametrize("path", ENGINE_FILES, ids=lambda p: str(p.relative_to(REPO)))
+def test_engine_module_imports_no_gui(path: Path) -> None:
+    bad = [
+        f"line {line}: {module}"
+        for line, module in _imported_modules(path)
+        if _is_forbidden(module)
+    ]
+    assert not bad, f"{path.relative_to(REPO)} imports GUI code: {bad}"
+
+
+def test_importing_the_engine_loads_no_gui() -> None:
+    imports = "; ".join(f"import {module}" for module in ENGINE_MODULES)
+    check = (
+        "import sys; "
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in "
+        f"{NOT_LOADED_AT_IMPORT!r} or m.startswith({FORBIDDEN_PREFIXES!r}) "
+        f"or m.startswith({tuple(f + '.' for f in FRONT_ENDS)!r}) or m in {FRONT_ENDS!r}); "
+        "assert not bad, bad"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", f"{imports}; {check}"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+PROTO_FILES = sorted(PROTO_DIR.glob("*.proto"))
+
+
+def test_generated_protobuf_modules_are_current(tmp_path: Path) -> None:
+    """Regenerate as ``make proto`` does and compare byte for byte with the committed files."""
+    assert PROTO_FILES
+    env = dict(os.environ, PATH=f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "grpc_tools.protoc",
+            "-I",
+            ".",
+            f"--python_out={tmp_path}",
+            f"--mypy_out={tmp_path}",
+            *(str(path.relative_to(REPO)) for path in PROTO_FILES),
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    generated_dir = tmp_path / PROTO_DIR.relative_to(REPO)
+    generated = sorted(
+        p.name for p in generated_dir.iterdir() if p.name.endswith(("_pb2.py", "_pb2.pyi"))
+    )
+    committed = sorted(
+        p.name for p in PROTO_DIR.iterdir() if p.name.endswith(("_pb2.py", "_pb2.pyi"))
+    )
+    expected = sorted(f"{p.stem}_pb2{suffix}" for p in PROTO_FILES for suffix in (".py", ".pyi"))
+    assert generated == expected
+    assert committed == expected, "committed protobuf modules without a .proto, or missing ones"
+    stale = [
+        name
+        for name in expected
+        if (generated_dir / name).read_bytes() != (PROTO_DIR / name).read_bytes()
+    ]
+    assert not stale, f"regenerate with `make proto`: {stale} differ from their .proto files"
