@@ -9,6 +9,10 @@ JS_DRIVER := tests/interop/xmtpjs
 JS_STAMP := $(JS_DRIVER)/node_modules/.installed-stamp
 WALLETKIT := tests/interop/walletkit
 WK_STAMP := $(WALLETKIT)/node_modules/.installed-stamp
+ETHERS_DIR := tests/interop/ethers
+ETHERS_STAMP := $(ETHERS_DIR)/node_modules/.installed-stamp
+HARDHAT_DIR := tests/interop/hardhat
+HARDHAT_STAMP := $(HARDHAT_DIR)/node_modules/.installed-stamp
 PROTO_FILES := $(wildcard app/keyengine/proto/*.proto)
 
 .PHONY: all run test lint typecheck unit bench proto deps node-deps system-deps clean
@@ -42,8 +46,19 @@ $(WK_STAMP): $(WALLETKIT)/package.json $(WALLETKIT)/package-lock.json
 	cd $(WALLETKIT) && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
+# ethers v6 (a second keystore implementation) and a Hardhat 2 dev node (a JSON-RPC wallet).
+$(ETHERS_STAMP): $(ETHERS_DIR)/package.json $(ETHERS_DIR)/package-lock.json
+	@command -v node >/dev/null || { echo "installing Node.js (apt)"; apt-get update && apt-get install -y nodejs npm; }
+	cd $(ETHERS_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(HARDHAT_STAMP): $(HARDHAT_DIR)/package.json $(HARDHAT_DIR)/package-lock.json
+	@command -v node >/dev/null || { echo "installing Node.js (apt)"; apt-get update && apt-get install -y nodejs npm; }
+	cd $(HARDHAT_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
 deps: $(STAMP)
-node-deps: $(JS_STAMP) $(WK_STAMP)
+node-deps: $(JS_STAMP) $(WK_STAMP) $(ETHERS_STAMP) $(HARDHAT_STAMP)
 system-deps: $(SYS_STAMP)
 
 # --- everyday commands ----------------------------------------------------
@@ -57,7 +72,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
-unit: $(STAMP) $(JS_STAMP) $(WK_STAMP) $(SYS_STAMP)
+unit: $(STAMP) $(JS_STAMP) $(WK_STAMP) $(ETHERS_STAMP) $(HARDHAT_STAMP) $(SYS_STAMP)
 	$(PY) -m pytest -q
 
 test: lint typecheck unit
@@ -71,4 +86,4 @@ proto: $(STAMP)
 	  --python_out=. --mypy_out=. $(PROTO_FILES)
 
 clean:
-	rm -rf $(VENV) $(JS_DRIVER)/node_modules .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(JS_DRIVER)/node_modules $(ETHERS_DIR)/node_modules $(HARDHAT_DIR)/node_modules .mypy_cache .pytest_cache .ruff_cache

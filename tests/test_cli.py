@@ -595,6 +595,173 @@ def test_help_exits_zero(run: Run) -> None:
         assert command in out
 
 
+# --- wallet options ---------------------------------------------------------------------------
+
+KEYSTORE_PASSWORD = "keystore pass phrase"
+
+# Every command that needs a wallet, with the other arguments it requires.
+WALLET_COMMANDS = [
+    ("generate",),
+    ("decrypt-bundle", "bundle.bin"),
+    ("login",),
+    ("rotate-prekey",),
+    ("prekeys",),
+    ("invites",),
+    ("export", "--out", "backup.bin"),
+    ("import", "backup.bin"),
+]
+
+
+@pytest.fixture
+def keystore_file(tmp_path: Path) -> Path:
+    from eth_account import Account
+
+    document = Account.encrypt(bytes.fromhex(WALLET_HEX), KEYSTORE_PASSWORD, iterations=2**12)
+    return _write(tmp_path, "wallet.json", json.dumps(document))
+
+
+@pytest.fixture
+def password_file(tmp_path: Path) -> Path:
+    return _write(tmp_path, "password.txt", KEYSTORE_PASSWORD + "\nsecond line ignored\n")
+
+
+@pytest.mark.parametrize("command", WALLET_COMMANDS, ids=[c[0] for c in WALLET_COMMANDS])
+def test_wallet_options_are_exactly_one(
+    run: Run, tmp_path: Path, key_file: Path, command: tuple[str, ...]
+) -> None:
+    keyfile = str(tmp_path / "k.json")
+    pairs = [
+        ("--wallet-key-file", str(key_file), "--keyfile", keyfile),
+        ("--keyfile", keyfile, "--rpc-wallet", "http://127.0.0.1:1"),
+        ("--rpc-wallet", "http://127.0.0.1:1", "--walletconnect"),
+        ("--wallet-key-file", str(key_file), "--walletconnect"),
+    ]
+    for pair in pairs:
+        message = _assert_one_error_line(*run(*command, *pair))
+        assert "not allowed with argument" in message
+    message = _assert_one_error_line(*run(*command))
+    assert (
+        "one of the arguments --wallet-key-file --keyfile --rpc-wallet --walletconnect" in message
+    )
+
+
+@pytest.mark.parametrize(
+    ("extra", "owner"),
+    [
+        (("--password-file", "p.txt"), "--keyfile"),
+        (("--account", "0x" + "00" * 20), "--rpc-wallet"),
+        (("--relay", "wss://relay.example"), "--walletconnect"),
+        (("--project-id", "abc"), "--walletconnect"),
+    ],
+)
+def test_wallet_sub_options_need_their_wallet_option(
+    run: Run, key_file: Path, extra: tuple[str, ...], owner: str
+) -> None:
+    for command in (("generate",), ("login",)):
+        message = _assert_one_error_line(*run(*command, "--wallet-key-file", str(key_file), *extra))
+        assert message == f"{extra[0]} can only be used with {owner}"
+
+
+def test_walletconnect_is_not_available_yet(run: Run) -> None:
+    for argv in (
+        ("generate", "--walletconnect"),
+        ("login", "--walletconnect", "--relay", "ws://127.0.0.1:1", "--project-id", "p"),
+    ):
+        message = _assert_one_error_line(*run(*argv))
+        assert message.startswith("WalletConnect signing is not available yet")
+
+
+def test_keyfile_without_password_file_and_no_terminal(
+    run: Run, keystore_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_prompt(prompt: str = "") -> str:
+        raise AssertionError("getpass must not be called without a terminal")
+
+    monkeypatch.setattr("app.cli.signers._terminal_available", lambda: False)
+    monkeypatch.setattr("getpass.getpass", no_prompt)
+    message = _assert_one_error_line(*run("generate", "--keyfile", str(keystore_file)))
+    assert message == (
+        f"--keyfile {keystore_file} needs its password: give --password-file P "
+        "(there is no terminal to ask on)"
+    )
+
+
+def test_keyfile_password_is_prompted_on_a_terminal(
+    run: Run, keystore_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    prompts: list[str] = []
+
+    def prompt(text: str = "") -> str:
+        prompts.append(text)
+        return KEYSTORE_PASSWORD
+
+    monkeypatch.setattr("app.cli.signers._terminal_available", lambda: True)
+    monkeypatch.setattr("getpass.getpass", prompt)
+    report = _report(run, "generate", "--keyfile", str(keystore_file), "--json")
+    assert report["wallet_address"] == RawKeySigner(bytes.fromhex(WALLET_HEX)).address
+    assert prompts == [f"Password for keystore {keystore_file}: "]
+
+
+def test_keyfile_generate_and_decrypt_bundle(
+    run: Run, tmp_path: Path, keystore_file: Path, password_file: Path
+) -> None:
+    keyfile = ("--keyfile", str(keystore_file), "--password-file", str(password_file))
+    report = _report(run, "generate", *keyfile, "--json")
+    wallet = RawKeySigner(bytes.fromhex(WALLET_HEX)).address
+    assert report["wallet_address"] == wallet
+    enc = _write(tmp_path, "enc", report["encrypted_bundle"])
+    decrypted = _report(run, "decrypt-bundle", *keyfile, str(enc))
+    assert decrypted["decrypted_with_wallet"] == wallet
+    assert decrypted["errors"] == []
+
+
+def test_keyfile_errors_are_one_line(
+    run: Run, tmp_path: Path, keystore_file: Path, password_file: Path
+) -> None:
+    wrong = _write(tmp_path, "wrong.txt", "not it\n")
+    cases = [
+        (("--keyfile", str(keystore_file), "--password-file", str(wrong)), "wrong password"),
+        (
+            ("--keyfile", str(keystore_file), "--password-file", str(tmp_path / "nope")),
+            "cannot read password file",
+        ),
+        (
+            ("--keyfile", str(tmp_path / "nope.json"), "--password-file", str(password_file)),
+            "cannot read keystore",
+        ),
+        (
+            ("--keyfile", str(password_file), "--password-file", str(password_file)),
+            "not a keystore file",
+        ),
+    ]
+    for argv, expected in cases:
+        message = _assert_one_error_line(*run("generate", *argv))
+        assert expected in message
+        assert KEYSTORE_PASSWORD not in message and WALLET_HEX not in message
+
+
+def test_keyfile_login_end_to_end(
+    run: Run, tmp_path: Path, keystore_file: Path, password_file: Path
+) -> None:
+    """login then prekeys with a keystore, on the embedded node the CLI starts by itself."""
+    common = ("--data-dir", str(tmp_path / "data"), "--json")
+    keyfile = ("--keyfile", str(keystore_file), "--password-file", str(password_file))
+    wallet = RawKeySigner(bytes.fromhex(WALLET_HEX)).address
+    code, out, err = run(*common, "login", *keyfile)
+    assert code == 0, err
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert [line["purpose"] for line in lines if line.get("event") == "sign_request"] == [
+        "create_identity",
+        "enable_identity",
+    ]
+    assert lines[-1]["wallet_address"] == wallet and lines[-1]["source"] == "generated"
+    code, out, err = run(*common, "prekeys", *keyfile)
+    assert code == 0, err
+    listed = json.loads(out.splitlines()[-1])
+    assert listed["wallet_address"] == wallet
+    assert listed["prekey"] == lines[-1]["prekey"]
+
+
 # --- private material never leaks -------------------------------------------------------------
 
 

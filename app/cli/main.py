@@ -3,8 +3,11 @@
 Offline commands for now::
 
     xmtp-keys inspect FILE|-
-    xmtp-keys decrypt-bundle --wallet-key-file F FILE|-
-    xmtp-keys generate --wallet-key-file F [--out FILE]
+    xmtp-keys decrypt-bundle WALLET FILE|-
+    xmtp-keys generate WALLET [--out FILE]
+
+WALLET is one of ``--wallet-key-file F``, ``--keyfile F [--password-file P]``,
+``--rpc-wallet URL [--account ADDR]`` or ``--walletconnect`` (see ``app.cli.signers``).
 
 Global options go before the command (``xmtp-keys --json inspect …``); ``--json`` is also
 accepted after it.  Every command is one ``_command`` function registered in ``build_parser``.
@@ -26,8 +29,9 @@ from typing import NoReturn
 from app.cli import online
 from app.cli.artefacts import describe_private_bundle, find_encrypted_bundle, identify
 from app.cli.files import PRIVATE_FILE_MODE, check_new_file, write_private_file
-from app.cli.inputs import decodings, read_input, read_wallet_key
+from app.cli.inputs import decodings, read_input
 from app.cli.output import PROG, CliError, Report, print_error, print_json
+from app.cli.signers import add_signer_options, check_signer_options, open_signer
 from app.keyengine.bundles import PrivateKeyBundleV1
 from app.keyengine.contact import ContactBundle
 from app.keyengine.errors import DecryptionFailed, KeyEngineError
@@ -71,25 +75,30 @@ def _inspect(args: argparse.Namespace) -> int:
 
 
 def _decrypt_bundle(args: argparse.Namespace) -> int:
+    check_signer_options(args)
     encrypted = find_encrypted_bundle(decodings(read_input(args.file)))
-    signer = read_wallet_key(args.wallet_key_file)
-    try:
-        bundle = asyncio.run(decrypt_bundle(encrypted, signer))
-    except DecryptionFailed:
-        raise CliError(
-            f"wallet {signer.address} cannot decrypt this bundle: it was encrypted by another "
-            "wallet, or it is damaged"
-        ) from None
-    except KeyEngineError as exc:
-        raise CliError(
-            f"the bundle decrypted but is not a valid private key bundle: {exc}"
-        ) from None
+
+    async def unlock() -> tuple[PrivateKeyBundleV1, str]:
+        async with open_signer(args) as signer:
+            try:
+                return await decrypt_bundle(encrypted, signer), signer.address
+            except DecryptionFailed:
+                raise CliError(
+                    f"wallet {signer.address} cannot decrypt this bundle: it was encrypted by "
+                    "another wallet, or it is damaged"
+                ) from None
+            except KeyEngineError as exc:
+                raise CliError(
+                    f"the bundle decrypted but is not a valid private key bundle: {exc}"
+                ) from None
+
+    bundle, address = asyncio.run(unlock())
     report = describe_private_bundle(bundle)
-    report["decrypted_with_wallet"] = signer.address
+    report["decrypted_with_wallet"] = address
     errors = report["errors"]
     assert isinstance(errors, list)  # noqa: S101 - built by describe_private_bundle
     wallet = report["wallet_address"]
-    if wallet is not None and wallet != signer.address:
+    if wallet is not None and wallet != address:
         errors.append(
             f"the identity key is attested by {wallet}, not by the wallet that decrypted it"
         )
@@ -109,13 +118,20 @@ async def _create_identity(
     return bundle, encrypted
 
 
+async def _create_identity_with(
+    args: argparse.Namespace, requests: list[SignatureRequest]
+) -> tuple[PrivateKeyBundleV1, EncryptedPrivateKeyBundle]:
+    async with open_signer(args) as signer:
+        return await _create_identity(signer, requests)
+
+
 def _generate(args: argparse.Namespace) -> int:
-    signer = read_wallet_key(args.wallet_key_file)
+    check_signer_options(args)
     out = None if args.out is None else Path(args.out)
     if out is not None:
         check_new_file(out)
     requests: list[SignatureRequest] = []
-    bundle, encrypted = asyncio.run(_create_identity(signer, requests))
+    bundle, encrypted = asyncio.run(_create_identity_with(args, requests))
     bundle.verify()
     identity_key = bundle.identity_key.public_key.point.hex()
     prekey = bundle.current_pre_key.public_key.point.hex()
@@ -159,15 +175,6 @@ def _add_json(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON")
 
 
-def _add_wallet_key_file(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--wallet-key-file",
-        required=True,
-        metavar="F",
-        help="file holding the wallet's private key in hex (optional 0x)",
-    )
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog=PROG,
@@ -193,9 +200,9 @@ def build_parser() -> argparse.ArgumentParser:
         "decrypt-bundle",
         help="unlock an encrypted private key bundle with its wallet",
         description="Decrypt an EncryptedPrivateKeyBundle by re-signing its 'XMTP : Enable "
-        "Identity' text with the wallet key, and report the bundle as inspect does.",
+        "Identity' text with the wallet, and report the bundle as inspect does.",
     )
-    _add_wallet_key_file(decrypt)
+    add_signer_options(decrypt)
     decrypt.add_argument("file", metavar="FILE|-", help="the encrypted bundle; - reads stdin")
     _add_json(decrypt)
     decrypt.set_defaults(handler=_decrypt_bundle)
@@ -207,13 +214,13 @@ def build_parser() -> argparse.ArgumentParser:
         "Create Identity, Enable Identity). With --json the private key bundle is printed; "
         "with --out it is written to a new 0600 file instead.",
     )
-    _add_wallet_key_file(generate)
+    add_signer_options(generate)
     generate.add_argument(
         "--out", metavar="FILE", help="write the private key bundle (raw bytes) to a new file"
     )
     _add_json(generate)
     generate.set_defaults(handler=_generate)
-    online.add_commands(commands, _add_json, _add_wallet_key_file)
+    online.add_commands(commands, _add_json, add_signer_options)
     return parser
 
 

@@ -11,7 +11,7 @@ import argparse
 import asyncio
 import json
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,8 +20,9 @@ from typing import Any, TypeVar
 import platformdirs
 
 from app.cli.files import check_new_file, write_private_file
-from app.cli.inputs import read_input, read_wallet_key
-from app.cli.output import CliError, Report, print_json
+from app.cli.inputs import read_input
+from app.cli.output import Report, print_json
+from app.cli.signers import check_signer_options, open_signer
 from app.keyengine.flows import EventKind, FlowEvent, Identity, KeyFlows
 from app.keyengine.network import XmtpClient
 from app.keyengine.vault import Vault, default_secret_store
@@ -104,6 +105,11 @@ def _run(args: argparse.Namespace, body: Callable[[Session], Awaitable[T]]) -> T
         async with _session(args, url) as session:
             return await body(session)
 
+    return _on_node(args, go)
+
+
+def _on_node(args: argparse.Namespace, go: Callable[[str], Coroutine[Any, Any, T]]) -> T:
+    """Run ``go(node_url)`` in a new event loop, on ``--node`` or on an embedded node."""
     if args.node:
         return asyncio.run(go(args.node))
     data_dir = Path(args.data_dir) if args.data_dir else default_data_dir()
@@ -111,10 +117,21 @@ def _run(args: argparse.Namespace, body: Callable[[Session], Awaitable[T]]) -> T
         return asyncio.run(go(url))
 
 
-def _signer(args: argparse.Namespace) -> WalletSigner:
-    if not args.wallet_key_file:
-        raise CliError("this command needs a wallet: --wallet-key-file F")
-    return read_wallet_key(args.wallet_key_file)
+def _run_signed(
+    args: argparse.Namespace, body: Callable[[Session, WalletSigner], Awaitable[T]]
+) -> T:
+    """``_run`` with the command line's wallet as well.
+
+    The signer is built in the session's event loop (a keystore is unlocked, an RPC wallet
+    reached) before the node client opens, and released after ``body``.
+    """
+    check_signer_options(args)
+
+    async def go(url: str) -> T:
+        async with open_signer(args) as signer, _session(args, url) as session:
+            return await body(session, signer)
+
+    return _on_node(args, go)
 
 
 def _identity_report(identity: Identity, session: Session) -> Report:
@@ -150,20 +167,16 @@ def _emit_result(session: Session, report: Report | list[Report]) -> None:
 
 
 def _login(args: argparse.Namespace) -> int:
-    signer = _signer(args)
-
-    async def body(session: Session) -> int:
+    async def body(session: Session, signer: WalletSigner) -> int:
         identity = await session.flows.login(signer)
         _emit_result(session, _identity_report(identity, session))
         return 0
 
-    return _run(args, body)
+    return _run_signed(args, body)
 
 
 def _rotate(args: argparse.Namespace) -> int:
-    signer = _signer(args)
-
-    async def body(session: Session) -> int:
+    async def body(session: Session, signer: WalletSigner) -> int:
         identity = await session.flows.login(signer)
         rotated = await session.flows.rotate_prekey(signer, identity)
         combined = Identity(
@@ -172,7 +185,7 @@ def _rotate(args: argparse.Namespace) -> int:
         _emit_result(session, _identity_report(combined, session))
         return 0
 
-    return _run(args, body)
+    return _run_signed(args, body)
 
 
 def _lookup(args: argparse.Namespace) -> int:
@@ -202,9 +215,7 @@ def _lookup(args: argparse.Namespace) -> int:
 
 
 def _invites(args: argparse.Namespace) -> int:
-    signer = _signer(args)
-
-    async def body(session: Session) -> int:
+    async def body(session: Session, signer: WalletSigner) -> int:
         identity = await session.flows.login(signer)
         report = await session.flows.invites(identity.bundle)
         for error in report.errors:
@@ -225,15 +236,14 @@ def _invites(args: argparse.Namespace) -> int:
         )
         return 0
 
-    return _run(args, body)
+    return _run_signed(args, body)
 
 
 def _export(args: argparse.Namespace) -> int:
-    signer = _signer(args)
     out = Path(args.out)
     check_new_file(out)
 
-    async def body(session: Session) -> int:
+    async def body(session: Session, signer: WalletSigner) -> int:
         identity = await session.flows.login(signer)
         write_private_file(out, identity.encrypted.to_bytes())
         _emit_result(
@@ -246,19 +256,18 @@ def _export(args: argparse.Namespace) -> int:
         )
         return 0
 
-    return _run(args, body)
+    return _run_signed(args, body)
 
 
 def _import(args: argparse.Namespace) -> int:
-    signer = _signer(args)
     data = read_input(args.file)
 
-    async def body(session: Session) -> int:
+    async def body(session: Session, signer: WalletSigner) -> int:
         identity = await session.flows.restore(signer, data)
         _emit_result(session, _identity_report(identity, session))
         return 0
 
-    return _run(args, body)
+    return _run_signed(args, body)
 
 
 def _node_serve(args: argparse.Namespace) -> int:

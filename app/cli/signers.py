@@ -1,0 +1,191 @@
+"""Which wallet signs for a command: the signer options and the one place signers are built.
+
+Every command that needs a wallet takes exactly one of::
+
+    --wallet-key-file F                    a file holding the private key in hex
+    --keyfile F [--password-file P]        an Ethereum V3 keystore (password prompted if no P)
+    --rpc-wallet URL [--account ADDR]      a JSON-RPC wallet answering personal_sign
+    --walletconnect [--relay URL] [--project-id ID]
+
+Keystores are unlocked and JSON-RPC wallets contacted asynchronously, so signers are built
+inside the command's event loop with ``open_signer`` (or ``make_signer`` + ``close_signer``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Final
+
+from app.cli.inputs import read_wallet_key
+from app.cli.output import CliError
+from app.keyengine.wallets import WalletSigner
+
+MAX_PASSWORD_FILE_BYTES: Final = 4096
+
+_DEPENDENT_OPTIONS: Final = (
+    ("password_file", "--password-file", "keyfile", "--keyfile"),
+    ("account", "--account", "rpc_wallet", "--rpc-wallet"),
+    ("relay", "--relay", "walletconnect", "--walletconnect"),
+    ("project_id", "--project-id", "walletconnect", "--walletconnect"),
+)
+
+
+def add_signer_options(parser: argparse.ArgumentParser) -> None:
+    """Register the wallet options: exactly one of the four ways to sign is required."""
+    wallet = parser.add_argument_group("wallet (exactly one)")
+    which = wallet.add_mutually_exclusive_group(required=True)
+    which.add_argument(
+        "--wallet-key-file",
+        metavar="F",
+        help="file holding the wallet's private key in hex (optional 0x)",
+    )
+    which.add_argument(
+        "--keyfile",
+        metavar="F",
+        help="Ethereum V3 keystore file (JSON, scrypt or pbkdf2) holding the wallet key",
+    )
+    which.add_argument(
+        "--rpc-wallet",
+        metavar="URL",
+        help="HTTP JSON-RPC wallet answering eth_accounts and personal_sign",
+    )
+    which.add_argument(
+        "--walletconnect",
+        action="store_true",
+        default=False,
+        help="sign with a mobile or desktop wallet over WalletConnect v2",
+    )
+    wallet.add_argument(
+        "--password-file",
+        metavar="P",
+        help="with --keyfile: file whose first line is the keystore password "
+        "(default: ask on the terminal)",
+    )
+    wallet.add_argument(
+        "--account",
+        metavar="ADDR",
+        help="with --rpc-wallet: the account to use (default: the wallet's first)",
+    )
+    wallet.add_argument("--relay", metavar="URL", help="with --walletconnect: relay URL")
+    wallet.add_argument("--project-id", metavar="ID", help="with --walletconnect: project id")
+
+
+def check_signer_options(args: argparse.Namespace) -> None:
+    """Refuse options given without the wallet option they belong to (before any work)."""
+    for name, option, owner, owner_option in _DEPENDENT_OPTIONS:
+        if getattr(args, name, None) is not None and not getattr(args, owner, None):
+            raise CliError(f"{option} can only be used with {owner_option}")
+
+
+async def make_signer(args: argparse.Namespace) -> WalletSigner:
+    """The signer the command line asks for; ``close_signer`` releases it afterwards."""
+    check_signer_options(args)
+    if getattr(args, "wallet_key_file", None):
+        return read_wallet_key(args.wallet_key_file)
+    if getattr(args, "keyfile", None):
+        return await _keystore_signer(args.keyfile, args.password_file)
+    if getattr(args, "rpc_wallet", None):
+        return await _rpc_signer(args.rpc_wallet, args.account)
+    if getattr(args, "walletconnect", False):
+        return await _walletconnect_signer(args)
+    raise CliError(
+        "this command needs a wallet: --wallet-key-file F, --keyfile F, --rpc-wallet URL "
+        "or --walletconnect"
+    )
+
+
+async def close_signer(signer: WalletSigner) -> None:
+    """Release what a signer holds (HTTP sessions, relay connections), if anything."""
+    aclose = getattr(signer, "aclose", None)
+    if aclose is not None:
+        await aclose()
+
+
+@asynccontextmanager
+async def open_signer(args: argparse.Namespace) -> AsyncIterator[WalletSigner]:
+    """``make_signer`` for the duration of a ``with`` block."""
+    signer = await make_signer(args)
+    try:
+        yield signer
+    finally:
+        await close_signer(signer)
+
+
+# --- keystore --------------------------------------------------------------------------------
+
+
+def _terminal_available() -> bool:
+    """True when a password can be asked for on a terminal."""
+    try:
+        fd = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
+    except OSError:
+        return sys.stdin is not None and sys.stdin.isatty()
+    os.close(fd)
+    return True
+
+
+def read_password_file(path: str) -> str:
+    """The first line of ``path`` (without its line break), the way geth reads --password."""
+    try:
+        with Path(path).open("rb") as handle:
+            raw = handle.read(MAX_PASSWORD_FILE_BYTES + 1)
+    except OSError as exc:
+        raise CliError(f"cannot read password file {path}: {exc.strerror or exc}") from None
+    if len(raw) > MAX_PASSWORD_FILE_BYTES:
+        raise CliError(f"password file {path} is too large (over {MAX_PASSWORD_FILE_BYTES} bytes)")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise CliError(f"password file {path} is not UTF-8 text") from None
+    return text.splitlines()[0] if text else ""
+
+
+def _ask_password(keyfile: str) -> str:
+    if not _terminal_available():
+        raise CliError(
+            f"--keyfile {keyfile} needs its password: give --password-file P "
+            "(there is no terminal to ask on)"
+        )
+    try:
+        return getpass.getpass(f"Password for keystore {keyfile}: ")
+    except EOFError:
+        raise CliError("no password entered") from None
+
+
+async def _keystore_signer(keyfile: str, password_file: str | None) -> WalletSigner:
+    from app.keyengine.wallets.keystore import KeystoreSigner
+
+    password = (
+        _ask_password(keyfile) if password_file is None else read_password_file(password_file)
+    )
+    try:
+        return await KeystoreSigner.unlock(keyfile, password)
+    finally:
+        del password
+
+
+# --- JSON-RPC --------------------------------------------------------------------------------
+
+
+async def _rpc_signer(url: str, account: str | None) -> WalletSigner:
+    from app.keyengine.wallets.jsonrpc import JsonRpcSigner
+
+    return await JsonRpcSigner.connect(url, account)
+
+
+# --- WalletConnect ---------------------------------------------------------------------------
+
+
+async def _walletconnect_signer(args: argparse.Namespace) -> WalletSigner:
+    """The WalletConnect v2 signer (``--relay``, ``--project-id``): not wired in yet."""
+    del args
+    raise CliError(
+        "WalletConnect signing is not available yet in xmtp-keys; use --wallet-key-file, "
+        "--keyfile or --rpc-wallet"
+    )
