@@ -322,7 +322,17 @@ class KeyFlows:
     async def rotate_prekey(self, signer: WalletSigner, identity: Identity) -> Identity:
         """A new current pre-key, history kept, re-stored and re-published."""
         signed: list[SignatureRequest] = []
-        rotated = rotate_pre_key(identity.bundle, timestamp_ms=self._clock() // 1_000_000)
+        base = identity.bundle
+        journal = self.vault.pending(identity.wallet_address)
+        if journal is not None:
+            # An earlier change never reached the node: finish it first, or its pre-key would
+            # be overwritten by this rotation.
+            finished = await self._resume(signer, journal, signed)
+            base = merge_bundles(finished.bundle, base)
+        local = self.vault.load_bundle(identity.wallet_address)
+        if local is not None and local.identity_key == base.identity_key:
+            base = merge_bundles(base, local)
+        rotated = rotate_pre_key(base, timestamp_ms=self._clock() // 1_000_000)
         self._emit(FlowEvent(EventKind.PROGRESS, "new pre-key created"))
         return await self._store(signer, rotated, signed, source=identity.source)
 

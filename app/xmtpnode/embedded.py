@@ -49,7 +49,9 @@ class EmbeddedNode:
         if self.running:
             raise RuntimeError("the embedded node is already running")
         started: concurrent.futures.Future[str] = concurrent.futures.Future()
-        loop = asyncio.new_event_loop()
+        # Not asyncio.new_event_loop(): under qasync the global policy would hand out a Qt loop,
+        # which cannot run outside the main thread.
+        loop = asyncio.SelectorEventLoop()
         thread = threading.Thread(
             target=self._run, args=(loop, started), name="xmtpnode", daemon=True
         )

@@ -165,3 +165,30 @@ async def test_dead_node_is_a_clear_error(tmp_path: Path, wallet: RawKeySigner) 
         with pytest.raises(NodeUnreachable, match="cannot reach the XMTP node"):
             await KeyFlows(client, Vault(tmp_path, None)).login(wallet)
     assert issubclass(NodeUnreachable, KeyEngineError)
+
+
+@pytest.mark.asyncio
+async def test_rotating_again_after_a_failed_rotation_keeps_both_pre_keys(
+    tmp_path: Path, wallet: RawKeySigner
+) -> None:
+    """A rotation whose publish failed, then another rotation from the *old* identity: the
+    first new pre-key must survive (it may already be in someone's invitation)."""
+    db = tmp_path / "node.sqlite3"
+    vault = Vault(tmp_path / "data", None)
+    node = EmbeddedNode(db_path=db)
+    url = node.start()
+    port = int(url.rsplit(":", 1)[1])
+    async with XmtpClient(url, retries=0) as client:
+        identity = await KeyFlows(client, vault).login(wallet)
+        node.stop()
+        with pytest.raises(NodeUnreachable):
+            await KeyFlows(client, vault).rotate_prekey(wallet, identity)
+    pending = vault.pending(wallet.address)
+    assert pending is not None and len(pending.pre_keys) == 2
+    with EmbeddedNode(db_path=db, port=port) as restarted:
+        assert restarted.url is not None
+        async with XmtpClient(restarted.url) as client:
+            again = await KeyFlows(client, vault).rotate_prekey(wallet, identity)
+    kept = [k.public_key.point.hex() for k in again.bundle.pre_keys]
+    assert len(kept) == 3
+    assert set(pending.pre_keys) <= set(kept)
