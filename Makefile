@@ -15,7 +15,7 @@ HARDHAT_DIR := tests/interop/hardhat
 HARDHAT_STAMP := $(HARDHAT_DIR)/node_modules/.installed-stamp
 PROTO_FILES := $(wildcard app/keyengine/proto/*.proto)
 
-.PHONY: all run test lint typecheck unit bench proto deps node-deps system-deps clean
+.PHONY: all run test lint typecheck unit bench proto deps node-deps system-deps clean screenshots icons
 
 all: test
 
@@ -57,13 +57,42 @@ $(HARDHAT_STAMP): $(HARDHAT_DIR)/package.json $(HARDHAT_DIR)/package-lock.json
 	cd $(HARDHAT_DIR) && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
+QT_STAMP := $(VENV)/.qt-deps-stamp
+# Shared libraries Qt's offscreen platform needs (present on desktops, not on minimal images).
+$(QT_STAMP): $(STAMP)
+	@if ! QT_QPA_PLATFORM=offscreen $(PY) -c "from PySide6.QtWidgets import QApplication; QApplication([])" >/dev/null 2>&1; then \
+	  echo "installing Qt runtime libraries (apt)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libegl1 libgl1 \
+	    libxkbcommon0 libfontconfig1 libglib2.0-0 libdbus-1-3 fonts-dejavu-core >/dev/null; \
+	fi
+	@touch $@
+
+# X server and xcb libraries for real (non-offscreen) windows, e.g. screenshots under Xvfb.
+XVFB_STAMP := $(VENV)/.xvfb-stamp
+$(XVFB_STAMP): $(QT_STAMP)
+	@if ! command -v xvfb-run >/dev/null || ! ldconfig -p | grep -q libxcb-cursor.so.0; then \
+	  echo "installing Xvfb and the xcb libraries (apt)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq xvfb xauth \
+	    libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 \
+	    libxcb-xkb1 libxkbcommon-x11-0 libxcb-shape0 libxcb-randr0 libxcb-xinerama0 >/dev/null; \
+	fi
+	@touch $@
+
 deps: $(STAMP)
 node-deps: $(JS_STAMP) $(WK_STAMP) $(ETHERS_STAMP) $(HARDHAT_STAMP)
 system-deps: $(SYS_STAMP)
 
 # --- everyday commands ----------------------------------------------------
-run: $(STAMP)
+run: $(STAMP) $(QT_STAMP)
 	$(VENV)/bin/xmtp-companion
+
+# Every screen rendered under Xvfb (light and dark palette) into docs/screenshots/.
+screenshots: $(XVFB_STAMP)
+	xvfb-run -a -s "-screen 0 1400x900x24" $(PY) -m app.companion.screenshots docs/screenshots
+
+# Regenerate resources/icons/*.png from resources/xmtp-companion.svg.
+icons: $(QT_STAMP)
+	QT_QPA_PLATFORM=offscreen $(PY) -m app.companion.make_icons
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check app tests bench
@@ -72,8 +101,11 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
-unit: $(STAMP) $(JS_STAMP) $(WK_STAMP) $(ETHERS_STAMP) $(HARDHAT_STAMP) $(SYS_STAMP)
-	$(PY) -m pytest -q
+# Two invocations: the GUI tests (pytest-qt on a qasync loop) must not share a session with
+# pytest-asyncio; tests/gui/conftest.py skips that directory when pytest-asyncio is loaded.
+unit: $(STAMP) $(JS_STAMP) $(WK_STAMP) $(ETHERS_STAMP) $(HARDHAT_STAMP) $(SYS_STAMP) $(QT_STAMP)
+	$(PY) -m pytest -q --ignore=tests/gui
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q tests/gui -p no:asyncio -W ignore::pytest.PytestConfigWarning
 
 test: lint typecheck unit
 

@@ -1,0 +1,123 @@
+"""Everything one running app holds, wired once: settings, node, engine, accounts, prompts.
+
+View-models receive this context and call only the engine flows through its services.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from app.companion.activity import ActivityLog
+from app.companion.bridge import FlowEventBridge
+from app.companion.operation import Operations
+from app.companion.qt import QObject, Signal
+from app.companion.services.accounts import AccountsService
+from app.companion.services.engine import EngineService, SecretStoreFactory
+from app.companion.services.node import NodeService
+from app.companion.settings import Settings, SettingsStore
+from app.companion.signing import PromptingSigner, SignatureRecord, SignerKind
+from app.companion.views.sign_dialog import DialogPrompter
+from app.companion.walletconnect import WalletConnectFactory, default_walletconnect_factory
+from app.keyengine.vault import default_secret_store
+from app.keyengine.wallets.base import WalletSigner
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class AppOptions:
+    data_dir: Path
+    node_url: str | None = None
+    """``--node``: overrides the saved setting for this run (not saved)."""
+    secrets: SecretStoreFactory = default_secret_store
+    walletconnect: WalletConnectFactory = field(default=default_walletconnect_factory)
+
+
+class AppContext(QObject):
+    settings_changed = Signal()
+
+    def __init__(self, options: AppOptions) -> None:
+        super().__init__()
+        self.options = options
+        self.data_dir = options.data_dir
+        self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.settings_store = SettingsStore(self.data_dir)
+        self.settings: Settings = self.settings_store.load()
+        node_url = self.settings.node_url if options.node_url is None else options.node_url
+        self.activity = ActivityLog(self.data_dir)
+        self.bridge = FlowEventBridge()
+        self.operations = Operations()
+        self.node = NodeService(self.data_dir, node_url)
+        self.engine = EngineService(
+            self.data_dir, self.bridge, options.secrets, remember_keys=self.settings.remember_keys
+        )
+        self.accounts = AccountsService()
+        self.prompter = DialogPrompter()
+        self.walletconnect_factory = options.walletconnect
+        self.bridge.progress.connect(self.operations.report_progress)
+        self.bridge.published.connect(self._record_publish)
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start (or reach) the node and open the engine on it; failures go to ``operations``."""
+
+        async def go() -> bool:
+            url = await self.node.start()
+            await self.engine.configure(url)
+            return True
+
+        await self.operations.run(self.tr("Starting the XMTP node"), go)
+
+    async def apply_node(self, node_url: str, remember_keys: bool) -> None:
+        async def go() -> bool:
+            if node_url.strip() != self.node.configured_url or not self.node.url:
+                url = await self.node.restart(node_url)
+            else:
+                url = self.node.url
+            await self.engine.configure(url, remember_keys=remember_keys)
+            return True
+
+        await self.operations.run(self.tr("Switching the node"), go)
+
+    async def shutdown(self) -> None:
+        self.operations.cancel()
+        for account in self.accounts.accounts:
+            with contextlib.suppress(Exception):
+                await account.signer.aclose()
+        await self.engine.close()
+        await self.node.stop()
+
+    def save_settings(self) -> None:
+        try:
+            self.settings_store.save(self.settings)
+        except OSError as exc:
+            log.warning("cannot save settings: %s", exc)
+        self.settings_changed.emit()
+
+    # -- signing and activity --------------------------------------------------------------------
+
+    def prompting(self, signer: WalletSigner, kind: SignerKind) -> PromptingSigner:
+        return PromptingSigner(signer, kind, self.prompter, self._record_signature)
+
+    def _record_signature(self, record: SignatureRecord) -> None:
+        self.activity.add(
+            "signature",
+            self._purpose_text(record.purpose),
+            record.outcome.value,
+            address=record.address,
+            text=record.text,
+        )
+
+    def _purpose_text(self, purpose: str) -> str:
+        if purpose == "create_identity":
+            return self.tr("Create your XMTP identity")
+        if purpose == "enable_identity":
+            return self.tr("Unlock your XMTP keys")
+        return purpose
+
+    def _record_publish(self, what: str, topic: str) -> None:
+        self.activity.add("publish", what, "published", text=topic)

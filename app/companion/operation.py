@@ -1,0 +1,105 @@
+"""The one helper every long piece of work goes through.
+
+``Operations.run(label, work)`` disables the registered triggers, shows progress (the window's
+progress panel listens to ``started``/``progress``/``finished``), awaits the engine coroutine on
+the qasync loop, lets the person cancel it, and routes any failure to one standard place
+(``failed`` with an ``Explanation``) so no view ever shows a traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from app.companion.errors import Explanation, explain
+from app.companion.qt import QObject, QWidget, Signal
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class Operations(QObject):
+    started = Signal(str)
+    progress = Signal(str)
+    finished = Signal()
+    failed = Signal(object)
+    """An ``Explanation`` (quiet ones: declined/cancelled, shown without a dialog)."""
+    busy_changed = Signal(bool)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._task: asyncio.Task[Any] | None = None
+        self._triggers: list[QWidget] = []
+        self.label = ""
+        self.last_error: Explanation | None = None
+
+    @property
+    def busy(self) -> bool:
+        return self._task is not None
+
+    def register_trigger(self, *widgets: QWidget) -> None:
+        """Widgets that start work: disabled while any operation runs."""
+        self._triggers.extend(widgets)
+        for widget in widgets:
+            widget.destroyed.connect(lambda _=None, w=widget: self._forget(w))
+
+    def _forget(self, widget: QWidget) -> None:
+        self._triggers = [w for w in self._triggers if w is not widget]
+
+    def _set_triggers(self, enabled: bool) -> None:
+        for widget in self._triggers:
+            widget.setEnabled(enabled)
+
+    def report_progress(self, message: str) -> None:
+        if self.busy:
+            self.progress.emit(message)
+
+    def cancel(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+
+    async def run(self, label: str, work: Callable[[], Awaitable[T]]) -> T | None:
+        """Run ``work()``; its result, or ``None`` when it failed or was cancelled."""
+        if self._task is not None:
+            self.failed.emit(
+                Explanation(
+                    self.tr("Busy"),
+                    self.tr("Please wait until “{0}” has finished.").format(self.label),
+                    quiet=True,
+                )
+            )
+            return None
+
+        async def body() -> T:
+            return await work()
+
+        task: asyncio.Task[T] = asyncio.ensure_future(body())
+        self._task = task
+        self.label = label
+        self.last_error = None
+        self._set_triggers(False)
+        self.busy_changed.emit(True)
+        self.started.emit(label)
+        try:
+            return await task
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                raise  # our own caller is being cancelled (shutdown): let it through
+            self._fail(asyncio.CancelledError())
+        except Exception as exc:
+            log.info("%s failed: %s: %s", label, type(exc).__name__, exc)
+            self._fail(exc)
+        finally:
+            self._task = None
+            self._set_triggers(True)
+            self.busy_changed.emit(False)
+            self.finished.emit()
+        return None
+
+    def _fail(self, error: BaseException) -> None:
+        self.last_error = explain(error)
+        self.failed.emit(self.last_error)

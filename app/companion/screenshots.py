@@ -1,0 +1,158 @@
+"""Render every screen into PNG files (``make screenshots``, under Xvfb; offscreen works too).
+
+A throw-away data dir, the embedded node and two raw-key wallets: the script connects, approves
+its prompts, rotates, looks up, and grabs each screen (and the signature prompt) in the light
+palette, then again in a dark one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from app.companion.application import create_application
+from app.companion.context import AppContext, AppOptions
+from app.companion.qt import QApplication, QColor, QEventLoop, QPalette, QStyleFactory, QWidget
+from app.companion.signing import SignerKind
+from app.companion.views.main_window import MainWindow
+from app.companion.views.sign_dialog import SignDialog
+from app.keyengine.vault import MemoryStore
+from app.keyengine.wallets import RawKeySigner
+
+WALLETS = (bytes.fromhex("5e" * 32), bytes.fromhex("7a" * 32))
+SCREENS = (
+    "connect",
+    "identity",
+    "prekeys",
+    "lookup",
+    "invites",
+    "activity",
+    "backup",
+    "accounts",
+    "settings",
+)
+
+
+def dark_palette() -> QPalette:
+    palette = QPalette()
+    roles = {
+        QPalette.ColorRole.Window: "#202326",
+        QPalette.ColorRole.WindowText: "#e6e6e6",
+        QPalette.ColorRole.Base: "#16181a",
+        QPalette.ColorRole.AlternateBase: "#26292d",
+        QPalette.ColorRole.Text: "#e6e6e6",
+        QPalette.ColorRole.Button: "#2c3034",
+        QPalette.ColorRole.ButtonText: "#e6e6e6",
+        QPalette.ColorRole.Highlight: "#3d7bd9",
+        QPalette.ColorRole.HighlightedText: "#ffffff",
+        QPalette.ColorRole.ToolTipBase: "#2c3034",
+        QPalette.ColorRole.ToolTipText: "#e6e6e6",
+        QPalette.ColorRole.PlaceholderText: "#8a8f95",
+        QPalette.ColorRole.Mid: "#4a4f55",
+        QPalette.ColorRole.Link: "#7fb2ff",
+    }
+    for role, colour in roles.items():
+        palette.setColor(role, QColor(colour))
+    return palette
+
+
+async def settle(app: QApplication, seconds: float = 0.2) -> None:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        app.processEvents()
+        await asyncio.sleep(0.02)
+
+
+def grab(widget: QWidget, path: Path) -> None:
+    widget.grab().save(str(path))
+    print(path)
+
+
+async def shoot(app: QApplication, out: Path, suffix: str, data_dir: Path) -> None:
+    store = MemoryStore()
+    context = AppContext(AppOptions(data_dir=data_dir, node_url=None, secrets=lambda: store))
+    window = MainWindow(context)
+    window.resize(1180, 760)
+    window.show()
+    dialogs: list[SignDialog] = []
+
+    def on_prompt(dialog: SignDialog) -> None:
+        dialogs.append(dialog)
+        if len(dialogs) == 1:
+            dialog.resize(620, 470)
+            app.processEvents()
+            grab(dialog, out / f"sign-prompt{suffix}.png")
+        dialog.accept()
+
+    context.prompter.shown.connect(on_prompt)
+    await context.start()
+    screens = window.screens
+    await settle(app)
+    grab(window, out / f"connect{suffix}.png")
+
+    for secret in WALLETS:
+        await window.connect_vm.connect_signer(RawKeySigner(secret), SignerKind.KEYSTORE)
+    first = RawKeySigner(WALLETS[0]).address
+    context.accounts.switch(first)
+    await window.prekeys_vm.rotate()
+    await window.prekeys_vm.rotate()
+    await window.invites_vm.load()
+    screens.lookup.address.setText(first)
+    await window.lookup_vm.lookup(first)
+    screens.backup.result.setText(
+        window.tr("Saved the encrypted keys of {0} to ~/xmtp-keys.backup.").format(first)
+    )
+    for name in SCREENS[1:]:  # the Connect screen was grabbed before any wallet connected
+        window.show_screen(getattr(screens, name))
+        await settle(app, 0.15)
+        grab(window, out / f"{name}{suffix}.png")
+
+    # WalletConnect: a pairing code as it is shown (a sample URI, no relay contacted).
+    window.show_screen(screens.connect)
+    screens.connect.tabs.setCurrentIndex(2)
+    sample = type(
+        "PairingUriReady",
+        (),
+        {
+            "kind": "pairing_uri",
+            "uri": "wc:" + "4f" * 32 + "@2?relay-protocol=irn&symKey=" + "9c" * 32,
+            "expires_at": time.time() + 299,
+        },
+    )()
+    window.connect_vm.on_walletconnect_event(sample)
+    await settle(app, 0.3)
+    grab(window, out / f"walletconnect{suffix}.png")
+    window.connect_vm._clear_pairing()
+    await context.shutdown()
+    window.close()
+    window.deleteLater()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    out = Path(args[0] if args else "docs/screenshots")
+    out.mkdir(parents=True, exist_ok=True)
+    app = create_application()
+    loop = QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    light_style = app.style().name()
+
+    async def both() -> None:
+        with tempfile.TemporaryDirectory() as light_dir:
+            await shoot(app, out, "", Path(light_dir))
+        app.setStyle(QStyleFactory.create("Fusion"))
+        app.setPalette(dark_palette())
+        with tempfile.TemporaryDirectory() as dark_dir:
+            await shoot(app, out, "-dark", Path(dark_dir))
+        app.setStyle(QStyleFactory.create(light_style))
+
+    with loop:
+        loop.run_until_complete(both())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

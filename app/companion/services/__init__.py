@@ -1,0 +1,1 @@
+"""Service objects between the view-models and the engine: node, engine session, accounts."""

@@ -1,0 +1,1 @@
+"""View-models: QObjects holding each screen's state and logic; they call the engine flows."""

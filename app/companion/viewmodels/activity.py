@@ -1,0 +1,86 @@
+"""Every signature requested and every publish, newest first, from the local activity log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Final
+
+from app.companion.activity import ActivityEntry
+from app.companion.context import AppContext
+from app.companion.qt import (
+    QAbstractTableModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    Qt,
+)
+
+
+class ActivityTableModel(QAbstractTableModel):
+    COLUMNS: Final = 5
+
+    def __init__(self, entries: list[ActivityEntry], parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._entries = list(reversed(entries))
+        self._headers = (
+            self.tr("Time"),
+            self.tr("What"),
+            self.tr("Result"),
+            self.tr("Account"),
+            self.tr("Text signed / topic"),
+        )
+
+    def prepend(self, entry: ActivityEntry) -> None:
+        self.beginInsertRows(QModelIndex(), 0, 0)
+        self._entries.insert(0, entry)
+        self.endInsertRows()
+
+    def entry(self, row: int) -> ActivityEntry:
+        return self._entries[row]
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
+        return 0 if parent.isValid() else len(self._entries)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
+        return 0 if parent.isValid() else self.COLUMNS
+
+    def headerData(  # noqa: N802
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return self._headers[section]
+        return None
+
+    def data(
+        self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if not index.isValid():
+            return None
+        entry = self._entries[index.row()]
+        column = index.column()
+        if role == Qt.ItemDataRole.ToolTipRole and column == 4:
+            return entry.text
+        if role != Qt.ItemDataRole.DisplayRole:
+            return None
+        if column == 0:
+            return datetime.fromtimestamp(entry.time).strftime("%Y-%m-%d %H:%M:%S")
+        if column == 1:
+            kind = self.tr("Signature") if entry.kind == "signature" else self.tr("Publish")
+            return f"{kind}: {entry.summary}"
+        if column == 2:
+            return entry.result
+        if column == 3:
+            return entry.address
+        return entry.text.replace("\n", " ⏎ ")
+
+
+class ActivityViewModel(QObject):
+    def __init__(self, context: AppContext, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.context = context
+        self.model = ActivityTableModel(context.activity.load(), self)
+        context.activity.subscribe(self.model.prepend)
+
+    @property
+    def path(self) -> str:
+        return str(self.context.activity.path)

@@ -1,0 +1,63 @@
+"""The current account's identity: wallet, identity key, attestation, creation time, node."""
+
+from __future__ import annotations
+
+from app.companion.context import AppContext
+from app.companion.qt import QObject, Signal
+from app.companion.viewmodels.prekeys import format_ms
+from app.keyengine.attestation import recover_wallet_address
+from app.keyengine.crypto.ethereum import to_checksum_address
+from app.keyengine.errors import KeyEngineError
+
+
+class IdentityViewModel(QObject):
+    changed = Signal()
+
+    def __init__(self, context: AppContext, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.context = context
+        context.accounts.current_changed.connect(self.changed)
+        context.node.state_changed.connect(self._on_node)
+
+    def _on_node(self, _state: str, _url: str) -> None:
+        self.changed.emit()
+
+    def fields(self) -> dict[str, str] | None:
+        account = self.context.accounts.current
+        if account is None:
+            return None
+        bundle = account.identity.bundle
+        identity_key = bundle.identity_key.public_key
+        wallet = to_checksum_address(account.signer.address)
+        try:
+            recovered = recover_wallet_address(identity_key)
+        except KeyEngineError as exc:
+            recovered = ""
+            status = self.tr("Not attested: {0}").format(exc)
+            ok = "bad"
+        else:
+            if recovered.lower() == wallet.lower():
+                status = self.tr("Verified: the identity key is signed by this wallet")
+                ok = "ok"
+            else:
+                status = self.tr("NOT verified: the key is signed by another wallet")
+                ok = "bad"
+        node = self.context.node
+        where = self.tr("embedded node on this computer") if node.embedded else node.url
+        source = (
+            self.tr("created in this session")
+            if account.identity.source == "generated"
+            else self.tr("unlocked from the node")
+        )
+        return {
+            "wallet": wallet,
+            "identity_key": identity_key.point.hex(),
+            "recovered": recovered,
+            "attestation": status,
+            "attestation_status": ok,
+            "created": format_ms(identity_key.timestamp_ms),
+            "node": f"{node.url} ({where})" if node.embedded else node.url,
+            "source": source,
+            "kept": self.context.engine.vault.where,
+            "signer": account.signer.kind.value,
+        }

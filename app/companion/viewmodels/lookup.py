@@ -1,0 +1,91 @@
+"""Look up any address: its published identity and pre-key, each attestation step checked."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from app.companion.context import AppContext
+from app.companion.qt import QObject, Signal
+from app.companion.viewmodels.prekeys import fingerprint
+from app.keyengine.crypto.ethereum import to_checksum_address
+from app.keyengine.flows import LookupResult
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    name: str
+    ok: bool
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class LookupView:
+    address: str
+    valid: bool
+    summary: str
+    identity_key: str
+    pre_key: str
+    pre_key_fingerprint: str
+    version: str
+    steps: tuple[Step, ...]
+    problems: tuple[str, ...]
+
+
+class LookupViewModel(QObject):
+    result_changed = Signal(object)
+    """A ``LookupView`` (or ``None`` when cleared)."""
+
+    def __init__(self, context: AppContext, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.context = context
+        self.result: LookupView | None = None
+
+    async def lookup(self, address: str) -> LookupView | None:
+        async def work() -> LookupView:
+            wallet = to_checksum_address(address.strip())
+            found = await self.context.engine.flows.lookup(wallet)
+            return self._view(found)
+
+        view = await self.context.operations.run(self.tr("Looking up {0}").format(address), work)
+        self.result = view
+        self.result_changed.emit(view)
+        return view
+
+    def _view(self, found: LookupResult) -> LookupView:
+        contact = found.contact
+        steps = [
+            Step(
+                self.tr("A contact is published for this address"),
+                contact is not None,
+                self.tr("found on the node")
+                if contact is not None
+                else self.tr("nothing published: this address has no XMTP identity here"),
+            )
+        ]
+        names = {
+            "wallet_signature": self.tr("The identity key is attested by this wallet"),
+            "pre_key_signature": self.tr("The pre-key is signed by the identity key"),
+        }
+        if found.verification is not None:
+            steps += [
+                Step(names.get(check.name, check.name), check.ok, check.detail)
+                for check in found.verification.checks
+            ]
+        if found.valid:
+            summary = self.tr("Valid: every link of the attestation chain checks out.")
+        elif contact is None:
+            summary = self.tr("No XMTP identity is published for this address.")
+        else:
+            summary = self.tr("Not valid: a link of the attestation chain fails (see below).")
+        pre_key = contact.pre_key_point if contact is not None else None
+        return LookupView(
+            address=found.wallet_address,
+            valid=found.valid,
+            summary=summary,
+            identity_key=contact.identity_point.hex() if contact is not None else "",
+            pre_key=pre_key.hex() if pre_key is not None else "",
+            pre_key_fingerprint=fingerprint(pre_key) if pre_key is not None else "",
+            version=contact.version.value if contact is not None else "",
+            steps=tuple(steps),
+            problems=() if found.valid else found.errors,
+        )

@@ -1,0 +1,233 @@
+"""Connect screen: a keystore file (or a new one), a JSON-RPC wallet, or WalletConnect."""
+
+from __future__ import annotations
+
+from app.companion.qt import (
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    Qt,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+    async_slot,
+)
+from app.companion.viewmodels.connect import ConnectViewModel
+from app.companion.views.common import CopyField, button, heading, line_edit, note
+from app.companion.views.files import choose_file
+from app.companion.views.qr import qr_pixmap
+
+KEYSTORE_FILTER = "Keystore (*.json UTC--*);;All files (*)"
+
+
+class ConnectView(QWidget):
+    def __init__(self, vm: ConnectViewModel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.vm = vm
+        layout = QVBoxLayout(self)
+        layout.addWidget(heading(self.tr("Connect your wallet")))
+        layout.addWidget(
+            note(
+                self.tr(
+                    "Your wallet signs to create your XMTP identity and to unlock your keys. "
+                    "Every signature is shown to you first, with its exact text."
+                ),
+                self.tr("About connecting"),
+            )
+        )
+        self.tabs = QTabWidget()
+        self.tabs.setAccessibleName(self.tr("Kind of wallet"))
+        self.tabs.addTab(self._keystore_tab(), self.tr("Keystore file"))
+        self.tabs.addTab(self._rpc_tab(), self.tr("JSON-RPC wallet"))
+        self.tabs.addTab(self._walletconnect_tab(), self.tr("WalletConnect"))
+        layout.addWidget(self.tabs, 1)
+        ops = vm.context.operations
+        ops.register_trigger(
+            self.unlock_button, self.create_button, self.rpc_button, self.wc_button
+        )
+        vm.pairing_uri.connect(self._show_uri)
+        vm.countdown.connect(self._show_countdown)
+        vm.wallet_status.connect(self.wc_status.setText)
+        ops.busy_changed.connect(self.wc_cancel_button.setVisible)
+        self.wc_cancel_button.setVisible(False)
+
+    # -- keystore ----------------------------------------------------------------------------
+
+    def _keystore_tab(self) -> QWidget:
+        tab = QWidget()
+        layout = QVBoxLayout(tab)
+        existing = QGroupBox(self.tr("Use a keystore file"))
+        form = QFormLayout(existing)
+        self.keystore_path = line_edit(self.tr("Keystore file"), self.tr("Path to a UTC--… file"))
+        browse = button(self.tr("Browse…"), self.tr("Browse for a keystore file"), self._browse)
+        row = QHBoxLayout()
+        row.addWidget(self.keystore_path, 1)
+        row.addWidget(browse)
+        form.addRow(self.tr("File"), row)
+        self.keystore_password = line_edit(self.tr("Keystore password"))
+        self.keystore_password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.keystore_password.returnPressed.connect(self._unlock)
+        form.addRow(self.tr("Password"), self.keystore_password)
+        self.unlock_button = button(self.tr("Unlock"), self.tr("Unlock the keystore"), self._unlock)
+        form.addRow("", self.unlock_button)
+        layout.addWidget(existing)
+
+        new = QGroupBox(self.tr("Or create a new keystore (a new wallet account)"))
+        form = QFormLayout(new)
+        self.new_path = line_edit(self.tr("New keystore file"), self.tr("Where to save it"))
+        choose = button(self.tr("Choose…"), self.tr("Choose where to save"), self._choose_new)
+        row = QHBoxLayout()
+        row.addWidget(self.new_path, 1)
+        row.addWidget(choose)
+        form.addRow(self.tr("File"), row)
+        self.new_password = line_edit(self.tr("New keystore password"))
+        self.new_password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.new_repeat = line_edit(self.tr("Repeat the password"))
+        self.new_repeat.setEchoMode(QLineEdit.EchoMode.Password)
+        form.addRow(self.tr("Password"), self.new_password)
+        form.addRow(self.tr("Repeat"), self.new_repeat)
+        self.create_button = button(
+            self.tr("Create and connect"), self.tr("Create a keystore and connect"), self._create
+        )
+        form.addRow("", self.create_button)
+        form.addRow(
+            note(
+                self.tr(
+                    "The file holds a new account's key, encrypted with the password. Keep a "
+                    "copy and the password: without both the account is lost."
+                ),
+                self.tr("About new keystores"),
+            )
+        )
+        layout.addWidget(new)
+        layout.addStretch(1)
+        return tab
+
+    def _browse(self) -> None:
+        choose_file(
+            self,
+            self.tr("Choose a keystore file"),
+            self.keystore_path.setText,
+            name_filter=KEYSTORE_FILTER,
+        )
+
+    def _choose_new(self) -> None:
+        choose_file(self, self.tr("Save the new keystore as"), self.new_path.setText, save=True)
+
+    @async_slot()
+    async def _unlock(self) -> None:
+        password = self.keystore_password.text()
+        self.keystore_password.clear()
+        await self.vm.connect_keystore(self.keystore_path.text().strip(), password)
+
+    @async_slot()
+    async def _create(self) -> None:
+        password, repeated = self.new_password.text(), self.new_repeat.text()
+        self.new_password.clear()
+        self.new_repeat.clear()
+        await self.vm.create_keystore(self.new_path.text().strip(), password, repeated)
+
+    def prefill(self, kind: str, location: str) -> None:
+        """Show the remembered wallet's details (from the Accounts screen)."""
+        if kind == "keystore":
+            self.tabs.setCurrentIndex(0)
+            self.keystore_path.setText(location)
+            self.keystore_password.setFocus()
+        elif kind == "jsonrpc":
+            self.tabs.setCurrentIndex(1)
+            self.rpc_url.setText(location)
+            self.rpc_button.setFocus()
+        elif kind == "walletconnect":
+            self.tabs.setCurrentIndex(2)
+            self.wc_button.setFocus()
+
+    # -- JSON-RPC ----------------------------------------------------------------------------
+
+    def _rpc_tab(self) -> QWidget:
+        tab = QWidget()
+        form = QFormLayout(tab)
+        form.addRow(
+            note(
+                self.tr(
+                    "A wallet on this computer that answers JSON-RPC (eth_accounts and "
+                    "personal_sign), such as a local signer or a development node."
+                ),
+                self.tr("About JSON-RPC wallets"),
+            )
+        )
+        self.rpc_url = line_edit(self.tr("Wallet URL"), "http://127.0.0.1:8545")
+        form.addRow(self.tr("URL"), self.rpc_url)
+        self.rpc_account = line_edit(self.tr("Account (optional)"), self.tr("default: the first"))
+        form.addRow(self.tr("Account"), self.rpc_account)
+        self.rpc_button = button(self.tr("Connect"), self.tr("Connect the wallet"), self._rpc)
+        form.addRow("", self.rpc_button)
+        return tab
+
+    @async_slot()
+    async def _rpc(self) -> None:
+        await self.vm.connect_rpc(self.rpc_url.text(), self.rpc_account.text())
+
+    # -- WalletConnect -----------------------------------------------------------------------
+
+    def _walletconnect_tab(self) -> QWidget:
+        tab = QWidget()
+        layout = QVBoxLayout(tab)
+        layout.addWidget(
+            note(
+                self.tr(
+                    "Scan the code with a mobile wallet (or paste the link into a desktop "
+                    "wallet). The code is renewed every five minutes until a wallet connects."
+                ),
+                self.tr("About WalletConnect"),
+            )
+        )
+        row = QHBoxLayout()
+        self.wc_button = button(
+            self.tr("Show a connection code"), self.tr("Start WalletConnect"), self._walletconnect
+        )
+        self.wc_cancel_button = button(
+            self.tr("Cancel"), self.tr("Cancel connecting"), self.vm.cancel
+        )
+        row.addWidget(self.wc_button)
+        row.addWidget(self.wc_cancel_button)
+        row.addStretch(1)
+        layout.addLayout(row)
+        self.qr_label = QLabel()
+        self.qr_label.setAccessibleName(self.tr("Connection QR code"))
+        self.qr_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.qr_label.setMinimumSize(240, 240)
+        layout.addWidget(self.qr_label, 1)
+        self.wc_link = CopyField(self.tr("Connection link"))
+        layout.addWidget(self.wc_link)
+        self.wc_countdown = QLabel()
+        self.wc_countdown.setAccessibleName(self.tr("Time left"))
+        layout.addWidget(self.wc_countdown)
+        self.wc_status = QLabel()
+        self.wc_status.setAccessibleName(self.tr("WalletConnect status"))
+        self.wc_status.setWordWrap(True)
+        layout.addWidget(self.wc_status)
+        self.wc_link.setVisible(False)
+        return tab
+
+    @async_slot()
+    async def _walletconnect(self) -> None:
+        await self.vm.connect_walletconnect()
+
+    def _show_uri(self, uri: str) -> None:
+        self.wc_link.setVisible(bool(uri))
+        self.wc_link.set_text(uri)
+        if uri:
+            self.qr_label.setPixmap(qr_pixmap(uri))
+        else:
+            self.qr_label.clear()
+            self.wc_countdown.clear()
+
+    def _show_countdown(self, seconds: int) -> None:
+        minutes, rest = divmod(seconds, 60)
+        self.wc_countdown.setText(
+            self.tr("This code expires in {0}:{1:02d}, then a new one is shown.").format(
+                minutes, rest
+            )
+        )

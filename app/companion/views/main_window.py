@@ -1,0 +1,178 @@
+"""The main window: navigation, one screen per view-model, progress and errors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from app.companion.appinfo import DISPLAY_NAME
+from app.companion.context import AppContext
+from app.companion.qt import (
+    QAction,
+    QHBoxLayout,
+    QKeySequence,
+    QLabel,
+    QListWidget,
+    QMainWindow,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+from app.companion.viewmodels.accounts import AccountsViewModel
+from app.companion.viewmodels.activity import ActivityViewModel
+from app.companion.viewmodels.backup import BackupViewModel
+from app.companion.viewmodels.connect import ConnectViewModel
+from app.companion.viewmodels.identity import IdentityViewModel
+from app.companion.viewmodels.invites import InvitesViewModel
+from app.companion.viewmodels.lookup import LookupViewModel
+from app.companion.viewmodels.prekeys import PreKeysViewModel
+from app.companion.viewmodels.settings import SettingsViewModel
+from app.companion.views.accounts import AccountsView
+from app.companion.views.activity import ActivityView
+from app.companion.views.backup import BackupView
+from app.companion.views.connect import ConnectView
+from app.companion.views.identity import IdentityView
+from app.companion.views.invites import InvitesView
+from app.companion.views.lookup import LookupView
+from app.companion.views.prekeys import PreKeysView
+from app.companion.views.progress import ErrorPresenter, ProgressPanel
+from app.companion.views.settings import SettingsView
+
+
+@dataclass
+class Screens:
+    connect: ConnectView
+    identity: IdentityView
+    prekeys: PreKeysView
+    lookup: LookupView
+    invites: InvitesView
+    activity: ActivityView
+    backup: BackupView
+    accounts: AccountsView
+    settings: SettingsView
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, context: AppContext) -> None:
+        super().__init__()
+        self.context = context
+        self.setWindowTitle(DISPLAY_NAME)
+        self.setAccessibleName(DISPLAY_NAME)
+        context.prompter.parent_widget = self
+        self.connect_vm = ConnectViewModel(context, self)
+        self.identity_vm = IdentityViewModel(context, self)
+        self.prekeys_vm = PreKeysViewModel(context, self)
+        self.lookup_vm = LookupViewModel(context, self)
+        self.invites_vm = InvitesViewModel(context, self)
+        self.activity_vm = ActivityViewModel(context, self)
+        self.backup_vm = BackupViewModel(context, self)
+        self.accounts_vm = AccountsViewModel(context, self)
+        self.settings_vm = SettingsViewModel(context, self)
+        self.screens = Screens(
+            connect=ConnectView(self.connect_vm),
+            identity=IdentityView(self.identity_vm),
+            prekeys=PreKeysView(self.prekeys_vm),
+            lookup=LookupView(self.lookup_vm),
+            invites=InvitesView(self.invites_vm),
+            activity=ActivityView(self.activity_vm),
+            backup=BackupView(self.backup_vm),
+            accounts=AccountsView(self.accounts_vm),
+            settings=SettingsView(self.settings_vm),
+        )
+        titles = (
+            self.tr("Connect"),
+            self.tr("Identity"),
+            self.tr("Pre-keys"),
+            self.tr("Lookup"),
+            self.tr("Invitations"),
+            self.tr("Activity"),
+            self.tr("Backup"),
+            self.tr("Accounts"),
+            self.tr("Settings"),
+        )
+        widgets = (
+            self.screens.connect,
+            self.screens.identity,
+            self.screens.prekeys,
+            self.screens.lookup,
+            self.screens.invites,
+            self.screens.activity,
+            self.screens.backup,
+            self.screens.accounts,
+            self.screens.settings,
+        )
+        self.nav = QListWidget()
+        self.nav.setObjectName("navigation")
+        self.nav.setAccessibleName(self.tr("Screens"))
+        self.nav.setMaximumWidth(190)
+        self.stack = QStackedWidget()
+        self.stack.setAccessibleName(self.tr("Screen"))
+        for number, (title, widget) in enumerate(zip(titles, widgets, strict=True), start=1):
+            self.nav.addItem(title)
+            widget.setAccessibleName(title)
+            self.stack.addWidget(widget)
+            action = QAction(title, self)
+            action.setShortcut(QKeySequence(f"Ctrl+{number}"))
+            action.triggered.connect(lambda _=False, n=number - 1: self.nav.setCurrentRow(n))
+            self.addAction(action)
+        self.nav.currentRowChanged.connect(self.stack.setCurrentIndex)
+
+        central = QWidget()
+        outer = QVBoxLayout(central)
+        header = QHBoxLayout()
+        self.account_label = QLabel()
+        self.account_label.setObjectName("accountLabel")
+        self.account_label.setAccessibleName(self.tr("Account shown"))
+        self.node_label = QLabel()
+        self.node_label.setAccessibleName(self.tr("Node status"))
+        header.addWidget(self.account_label, 1)
+        header.addWidget(self.node_label)
+        outer.addLayout(header)
+        body = QHBoxLayout()
+        body.addWidget(self.nav)
+        body.addWidget(self.stack, 1)
+        outer.addLayout(body, 1)
+        self.progress = ProgressPanel(context.operations)
+        outer.addWidget(self.progress)
+        self.setCentralWidget(central)
+        self.message = QLabel()
+        self.message.setAccessibleName(self.tr("Last message"))
+        self.message.setWordWrap(True)
+        self.statusBar().addWidget(self.message, 1)
+        self.errors = ErrorPresenter(self, self.message)
+        context.operations.failed.connect(self.errors.present)
+        context.accounts.current_changed.connect(self._show_account)
+        context.node.state_changed.connect(self._show_node)
+        self.connect_vm.connected.connect(self._connected)
+        self.accounts_vm.reconnect_requested.connect(self._reconnect)
+        self.nav.setCurrentRow(0)
+        self._show_account()
+        self._show_node(context.node.state.value, context.node.url)
+        self.resize(1100, 720)
+
+    def show_screen(self, widget: QWidget) -> None:
+        self.nav.setCurrentRow(self.stack.indexOf(widget))
+
+    def _connected(self, address: str) -> None:
+        self.message.setText(self.tr("Connected {0}.").format(address))
+        self.show_screen(self.screens.identity)
+
+    def _reconnect(self, kind: str, location: str, _address: str) -> None:
+        self.screens.connect.prefill(kind, location)
+        self.show_screen(self.screens.connect)
+
+    def _show_account(self) -> None:
+        account = self.context.accounts.current
+        if account is None:
+            self.account_label.setText(self.tr("No wallet connected"))
+        else:
+            self.account_label.setText(self.tr("Account: {0}").format(account.address))
+
+    def _show_node(self, state: str, url: str) -> None:
+        texts = {
+            "stopped": self.tr("Node stopped"),
+            "starting": self.tr("Node starting…"),
+            "online": self.tr("Node online"),
+            "offline": self.tr("Node not reachable"),
+        }
+        self.node_label.setText(texts.get(state, state))
+        self.node_label.setToolTip(url)

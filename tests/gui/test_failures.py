@@ -1,0 +1,133 @@
+"""Rejection, wrong password, node down, dead node URL, cancel: each ends clearly, nothing lost."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from app.companion.qt import Qt
+from tests.gui.conftest import make_keystore
+
+
+def test_reject_in_the_prompt_then_try_again(make_app: Any, tmp_path: Path) -> None:
+    path, address = make_keystore(tmp_path)
+    app = make_app()
+    app.unlock_keystore(path, "correct horse")
+    app.answer(approve=False)
+    app.wait_idle()
+    error = app.ops.last_error
+    assert error is not None and error.title == "You declined" and error.quiet
+    assert app.window.errors.current is None  # a choice, not an error dialog
+    assert "declined" in app.window.message.text()
+    assert app.context.accounts.current is None
+    assert app.window.screens.connect.unlock_button.isEnabled()
+    assert [e.result for e in app.context.activity.load()] == ["declined"]
+
+    app.unlock_keystore(path, "correct horse")
+    app.answer()
+    app.answer()
+    app.wait_idle()
+    assert app.context.accounts.current.address == address
+
+
+def test_wrong_keystore_password(make_app: Any, tmp_path: Path) -> None:
+    path, _ = make_keystore(tmp_path)
+    app = make_app()
+    app.unlock_keystore(path, "wrong horse")
+    app.wait_idle()
+    error = app.ops.last_error
+    assert error is not None and error.title == "Wrong password"
+    assert "Traceback" not in error.message + error.hint
+    assert app.window.errors.current is not None  # a dialog with a way forward
+    assert app.window.errors.current.informativeText() == error.hint
+    assert app.prompts == []
+    assert app.context.accounts.current is None
+    assert app.window.screens.connect.keystore_password.text() == ""
+    assert app.window.screens.connect.keystore_path.text() == str(path)
+
+
+def test_node_down_during_rotation_loses_nothing(make_app: Any, tmp_path: Path) -> None:
+    path, _ = make_keystore(tmp_path)
+    app = make_app(node_url=None)  # the app's own embedded node, in its data dir
+    assert app.context.node.embedded and app.context.node.state.value == "online"
+    app.unlock_keystore(path, "correct horse")
+    app.answer()
+    app.answer()
+    app.wait_idle()
+    account = app.context.accounts.current
+    before = account.identity.bundle
+
+    app.run(app.context.node.stop())
+    assert app.window.node_label.text() == "Node stopped"
+    prekeys = app.window.screens.prekeys
+    app.click(prekeys.rotate_button)
+    app.answer()
+    app.wait_idle()
+    error = app.ops.last_error
+    assert error is not None and error.title == "Node not reachable"
+    assert "kept on this machine" in error.message
+    assert app.window.prekeys_vm.model.rowCount() == 1
+    assert account.identity.bundle == before
+    assert prekeys.rotate_button.isEnabled()
+    # The new pre-key was saved locally before anything was sent.
+    pending = app.context.engine.vault.pending(account.address)
+    assert pending is not None and len(pending.pre_keys) == 2
+
+    # Node back: unlocking again finishes the rotation without asking the wallet.
+    app.run(app.context.apply_node("", True))
+    assert app.context.node.state.value == "online"
+    app.unlock_keystore(path, "correct horse")
+    app.wait_idle()
+    assert app.ops.last_error is None
+    assert len(app.prompts) == 3
+    assert app.window.prekeys_vm.model.rowCount() == 2
+    assert app.context.engine.vault.pending(account.address) is None
+
+    # Rotating again after another failure first finishes the pending one: nothing dropped.
+    app.run(app.context.node.stop())
+    app.click(prekeys.rotate_button)
+    app.answer()
+    app.wait_idle()
+    assert app.ops.last_error.title == "Node not reachable"
+    app.run(app.context.apply_node("", True))
+    app.click(prekeys.rotate_button)
+    app.answer()
+    app.wait_idle()
+    assert app.ops.last_error is None
+    assert app.window.prekeys_vm.model.rowCount() == 4
+    account = app.context.accounts.current
+    assert len({k.public_key.point for k in account.identity.bundle.pre_keys}) == 4
+
+
+def test_dead_node_url(make_app: Any, tmp_path: Path) -> None:
+    path, _ = make_keystore(tmp_path)
+    app = make_app(node_url="http://127.0.0.1:9")
+    assert app.context.node.state.value == "offline"
+    assert app.window.node_label.text() == "Node not reachable"
+    app.unlock_keystore(path, "correct horse")
+    app.wait_idle()
+    assert app.ops.last_error.title == "Node not reachable"
+    assert app.context.accounts.current is None
+
+
+def test_cancel_while_a_prompt_waits(make_app: Any, tmp_path: Path) -> None:
+    path, address = make_keystore(tmp_path)
+    app = make_app()
+    app.unlock_keystore(path, "correct horse")
+    app.qtbot.waitUntil(lambda: app.context.prompter.current is not None, timeout=10000)
+    panel = app.window.progress
+    assert panel.isVisible()
+    app.qtbot.mouseClick(panel.cancel_button, Qt.MouseButton.LeftButton)
+    app.wait_idle()
+    assert app.context.prompter.current is None
+    assert app.ops.last_error.title == "Cancelled"
+    assert not panel.isVisible()
+    assert app.context.accounts.current is None
+    assert [e.result for e in app.context.activity.load()] == ["cancelled"]
+
+    app.answered = len(app.prompts)  # the cancelled prompt was never answered
+    app.unlock_keystore(path, "correct horse")
+    app.answer()
+    app.answer()
+    app.wait_idle()
+    assert app.context.accounts.current.address == address
