@@ -662,13 +662,18 @@ def test_wallet_sub_options_need_their_wallet_option(
         assert message == f"{extra[0]} can only be used with {owner}"
 
 
-def test_walletconnect_is_not_available_yet(run: Run) -> None:
-    for argv in (
-        ("generate", "--walletconnect"),
-        ("login", "--walletconnect", "--relay", "ws://127.0.0.1:1", "--project-id", "p"),
-    ):
-        message = _assert_one_error_line(*run(*argv))
-        assert message.startswith("WalletConnect signing is not available yet")
+def test_walletconnect_needs_a_project_id_and_a_reachable_relay(
+    run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("XMTP_COMPANION_WC_PROJECT_ID", raising=False)
+    message = _assert_one_error_line(*run("generate", "--walletconnect"))
+    assert "--project-id" in message and "XMTP_COMPANION_WC_PROJECT_ID" in message
+    code, out, err = run(
+        "generate", "--walletconnect", "--relay", "ws://127.0.0.1:1", "--project-id", "p"
+    )
+    assert code == 2 and out == "" and "Traceback" not in err
+    last = err.splitlines()[-1]
+    assert last.startswith(ERROR_PREFIX) and "relay" in last.lower()
 
 
 def test_keyfile_without_password_file_and_no_terminal(

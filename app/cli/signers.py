@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import json
 import os
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Final
@@ -183,9 +184,79 @@ async def _rpc_signer(url: str, account: str | None) -> WalletSigner:
 
 
 async def _walletconnect_signer(args: argparse.Namespace) -> WalletSigner:
-    """The WalletConnect v2 signer (``--relay``, ``--project-id``): not wired in yet."""
-    del args
-    raise CliError(
-        "WalletConnect signing is not available yet in xmtp-keys; use --wallet-key-file, "
-        "--keyfile or --rpc-wallet"
-    )
+    """WalletConnect v2: resume the session kept in the OS keyring, else pair a new wallet.
+
+    The pairing URI and a terminal QR code go to stderr (or a JSON event line with ``--json``);
+    without an OS keyring the session lasts only for this command.
+    """
+    from app.keyengine.vault import MemoryStore, SecretStore, default_secret_store
+    from app.keyengine.wallets.walletconnect.errors import ProjectIdMissing
+    from app.keyengine.wallets.walletconnect.relay import DEFAULT_RELAY_URL, resolve_project_id
+    from app.keyengine.wallets.walletconnect.signer import WalletConnectSigner
+
+    try:
+        project_id = resolve_project_id(args.project_id)
+    except ProjectIdMissing:
+        raise CliError(
+            "WalletConnect needs a project id: --project-id ID or XMTP_COMPANION_WC_PROJECT_ID"
+        ) from None
+    store: SecretStore | None = default_secret_store()
+    if store is None:
+        store = MemoryStore()
+        sys.stderr.write("note: no OS keyring, so the WalletConnect session is not remembered\n")
+    relay_url = args.relay or DEFAULT_RELAY_URL
+    on_event = _walletconnect_printer(bool(getattr(args, "json", False)))
+    signer = await WalletConnectSigner.resume(store, relay_url, project_id, on_event=on_event)
+    if signer is None:
+        signer = await WalletConnectSigner.connect(store, relay_url, project_id, on_event=on_event)
+    return signer
+
+
+# Flow events already announce every signature (``sign_request``/``signed``); these are the
+# wallet-side events only WalletConnect has.
+_WALLET_EVENTS = frozenset(
+    {
+        "pairing_uri",
+        "session_approved",
+        "rejected",
+        "expired",
+        "session_deleted",
+        "reconnecting",
+        "reconnected",
+        "session_changed",
+        "relay_rejected",
+    }
+)
+
+
+def _walletconnect_printer(json_mode: bool) -> Callable[[object], None]:
+    from dataclasses import fields
+
+    from app.keyengine.wallets.walletconnect.uri import qr_text
+
+    def show(event: object) -> None:
+        kind = str(getattr(event, "kind", ""))
+        if kind not in _WALLET_EVENTS:
+            return
+        values = {f.name: getattr(event, f.name) for f in fields(event)}  # type: ignore[arg-type]
+        if json_mode:
+            line = {"event": kind} | {k: _plain(v) for k, v in values.items()}
+            sys.stdout.write(json.dumps(line) + "\n")
+            sys.stdout.flush()
+        elif kind == "pairing_uri":
+            sys.stderr.write(
+                "Scan with your wallet, or paste this link into it:\n"
+                f"{values['uri']}\n{qr_text(str(values['uri']))}\n"
+            )
+        elif kind == "session_approved":
+            sys.stderr.write(f"Connected to {values.get('peer_name')}: {values.get('address')}\n")
+        else:
+            sys.stderr.write(f"wallet: {kind.replace('_', ' ')}\n")
+
+    return show
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return str(getattr(value, "value", value))
