@@ -15,7 +15,7 @@ HARDHAT_DIR := tests/interop/hardhat
 HARDHAT_STAMP := $(HARDHAT_DIR)/node_modules/.installed-stamp
 PROTO_FILES := $(wildcard app/keyengine/proto/*.proto)
 
-.PHONY: all run test lint typecheck unit bench proto deps node-deps system-deps clean screenshots icons
+.PHONY: all run test lint typecheck unit bench proto deps node-deps system-deps clean screenshots icons dist
 
 all: test
 
@@ -86,6 +86,12 @@ system-deps: $(SYS_STAMP)
 run: $(STAMP) $(QT_STAMP)
 	$(VENV)/bin/xmtp-companion
 
+# The one-file binary dist/xmtp-companion (PyInstaller, build.spec), from a clean build dir.
+dist: $(STAMP) $(QT_STAMP)
+	rm -rf build/pyinstaller dist/xmtp-companion
+	$(VENV)/bin/pyinstaller --noconfirm --clean --log-level WARN --distpath dist \
+	  --workpath build/pyinstaller build.spec
+
 # Every screen rendered under Xvfb (light and dark palette) into docs/screenshots/.
 screenshots: $(XVFB_STAMP)
 	xvfb-run -a -s "-screen 0 1400x900x24" $(PY) -m app.companion.screenshots docs/screenshots
@@ -118,4 +124,4 @@ proto: $(STAMP)
 	  --python_out=. --mypy_out=. $(PROTO_FILES)
 
 clean:
-	rm -rf $(VENV) $(JS_DRIVER)/node_modules $(ETHERS_DIR)/node_modules $(HARDHAT_DIR)/node_modules .mypy_cache .pytest_cache .ruff_cache
+	rm -rf build dist $(VENV) $(JS_DRIVER)/node_modules $(ETHERS_DIR)/node_modules $(HARDHAT_DIR)/node_modules .mypy_cache .pytest_cache .ruff_cache

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from importlib import metadata
 from pathlib import Path
 from typing import Final
@@ -28,5 +29,9 @@ def default_data_dir() -> Path:
 
 
 def resources_dir() -> Path:
-    """``resources/`` of the source tree (icons, stylesheet, desktop file)."""
+    """``resources/`` (icons, stylesheet, desktop file): in the source tree, or unpacked next
+    to the code inside a one-file binary (PyInstaller's ``sys._MEIPASS``)."""
+    bundle = getattr(sys, "_MEIPASS", None)
+    if bundle is not None:
+        return Path(bundle) / "resources"
     return Path(__file__).resolve().parent.parent.parent / "resources"

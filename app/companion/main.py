@@ -21,7 +21,7 @@ xmtp-companion: no graphical display found (DISPLAY and WAYLAND_DISPLAY are not 
 To run the window without a screen (tests, screenshots), set the Qt platform:
     QT_QPA_PLATFORM=offscreen xmtp-companion
 To work from a terminal instead, use the command line:
-    xmtp-keys --help
+    xmtp-keys --help        (or, with the one-file binary: xmtp-companion keys --help)
 """
 
 
@@ -30,7 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="xmtp-companion",
         description=f"{DISPLAY_NAME}: create, attest, store, rotate and verify your XMTP keys "
         "with your own Ethereum wallet.",
-        epilog="The same engine is scriptable with the xmtp-keys command line.",
+        epilog="The same engine is scriptable: 'xmtp-companion keys --help' (or xmtp-keys) for "
+        "the command line; 'xmtp-companion --self-test' checks this installation headless.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     parser.add_argument(
