@@ -8,15 +8,15 @@ from typing import Any, Final
 from app.companion.activity import ActivityEntry
 from app.companion.context import AppContext
 from app.companion.qt import (
-    QAbstractTableModel,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
     Qt,
 )
+from app.companion.viewmodels.table import HeaderedTableModel
 
 
-class ActivityTableModel(QAbstractTableModel):
+class ActivityTableModel(HeaderedTableModel):
     COLUMNS: Final = 5
 
     def __init__(self, entries: list[ActivityEntry], parent: QObject | None = None) -> None:
@@ -38,18 +38,8 @@ class ActivityTableModel(QAbstractTableModel):
     def entry(self, row: int) -> ActivityEntry:
         return self._entries[row]
 
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
-        return 0 if parent.isValid() else len(self._entries)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
-        return 0 if parent.isValid() else self.COLUMNS
-
-    def headerData(  # noqa: N802
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return self._headers[section]
-        return None
+    def _row_count(self) -> int:
+        return len(self._entries)
 
     def data(
         self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole

@@ -6,7 +6,6 @@ from typing import Any, Final
 
 from app.companion.context import AppContext
 from app.companion.qt import (
-    QAbstractTableModel,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
@@ -14,6 +13,7 @@ from app.companion.qt import (
     Signal,
 )
 from app.companion.viewmodels.prekeys import fingerprint
+from app.companion.viewmodels.table import HeaderedTableModel
 from app.keyengine.flows import ReceivedInvite
 
 
@@ -23,7 +23,7 @@ def _format_ns(value: int) -> str:
     return format_ms(value // 1_000_000)
 
 
-class InvitesTableModel(QAbstractTableModel):
+class InvitesTableModel(HeaderedTableModel):
     COLUMNS: Final = 5
 
     def __init__(self, parent: QObject | None = None) -> None:
@@ -44,18 +44,8 @@ class InvitesTableModel(QAbstractTableModel):
         self._current = current_pre_key
         self.endResetModel()
 
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
-        return 0 if parent.isValid() else self.COLUMNS
-
-    def headerData(  # noqa: N802
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return self._headers[section]
-        return None
+    def _row_count(self) -> int:
+        return len(self._rows)
 
     def data(
         self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole

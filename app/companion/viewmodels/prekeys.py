@@ -9,7 +9,6 @@ from typing import Any, Final, Protocol
 
 from app.companion.context import AppContext
 from app.companion.qt import (
-    QAbstractTableModel,
     QFontDatabase,
     QModelIndex,
     QObject,
@@ -18,6 +17,7 @@ from app.companion.qt import (
     QTimer,
     Signal,
 )
+from app.companion.viewmodels.table import HeaderedTableModel
 from app.keyengine.bundles import PrivateKeyBundleV1
 from app.keyengine.errors import KeyEngineError
 from app.keyengine.flows import InviteReport
@@ -91,7 +91,7 @@ class BundlePreKeys:
         return self._keys[index].secret.hex()
 
 
-class PreKeyTableModel(QAbstractTableModel):
+class PreKeyTableModel(HeaderedTableModel):
     """Created · public key · current/retired · invitations opened with it.
 
     Nothing is precomputed: ``data`` asks the source for the one row the view paints, so a
@@ -120,18 +120,8 @@ class PreKeyTableModel(QAbstractTableModel):
     def source(self) -> PreKeySource:
         return self._source
 
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
-        return 0 if parent.isValid() else len(self._source)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
-        return 0 if parent.isValid() else self.COLUMNS
-
-    def headerData(  # noqa: N802
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return self._headers[section]
-        return None
+    def _row_count(self) -> int:
+        return len(self._source)
 
     def data(
         self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole
