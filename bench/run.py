@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bench import binary, engine_ops, network
+from bench import binary, engine_ops, gui, network
 from bench.floors import FLOOR_RECIPES, floors, measure_primitives
 from bench.timing import median_us, median_us_async
 from tests.interop.jsdriver import XmtpJs
@@ -88,6 +88,8 @@ def main() -> int:
             f"{name:<22}{figures['per_s']:>10.0f}{figures['p50_ms']:>10.2f}"
             f"{figures['p99_ms']:>10.2f}"
         )
+    report["gui"] = gui.measure()
+    print("desktop app (offscreen): " + ", ".join(f"{k} {v}" for k, v in report["gui"].items()))
     binary_figures = binary.measure()
     report["binary"] = {
         k: round(v, 1) if isinstance(v, float) else v for k, v in binary_figures.items()
