@@ -1,0 +1,105 @@
+"""A WalletConnect user in the real window: the official wallet SDK (@reown/walletkit 1.6.0)
+pairs through a loopback relay and the identity is created with the wallet's two signatures."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+import pytest
+
+from app.keyengine.network import QuerySpec, XmtpClient
+from app.keyengine.texts import SignaturePurpose, classify_text
+from app.keyengine.topics import contact_topic, private_store_topic
+from tests.interop.walletkit_driver import WalletKitPeer, walletkit_available
+from tests.interop.wc_test_relay import WcTestRelay
+
+
+@pytest.fixture
+def walletkit(run: Any) -> Any:
+    if not walletkit_available():
+        pytest.fail("WalletKit peer not installed: run `make node-deps`")
+    relay = WcTestRelay()
+    run(relay.start())
+    # A fresh account per test: the node is shared by the whole GUI session.
+    key = secrets.token_hex(32)
+    wallet = run(WalletKitPeer.start(relay.url, key, auto_approve=True, auto_sign=True))
+    yield relay, wallet
+    assert wallet.network_blocked() == []
+    run(wallet.close())
+    run(relay.stop())
+
+
+def test_walletconnect_user_pairs_and_creates_an_identity(
+    make_app: Any, run: Any, walletkit: tuple[WcTestRelay, WalletKitPeer], shared_node: str
+) -> None:
+    relay, wallet = walletkit
+    app = make_app()
+    app.context.settings.relay_url = relay.url
+    app.context.settings.project_id = "gui-test"
+    view = app.window.screens.connect
+    view.tabs.setCurrentIndex(2)
+    uris: list[str] = []
+    app.window.connect_vm.pairing_uri.connect(uris.append)
+
+    app.click(view.wc_button)
+    app.qtbot.waitUntil(lambda: any(u.startswith("wc:") for u in uris), timeout=10_000)
+    assert view.qr_label.pixmap() is not None and not view.qr_label.pixmap().isNull()
+    run(wallet.pair(next(u for u in uris if u.startswith("wc:"))))
+    app.wait_idle(timeout=60)
+
+    assert app.ops.last_error is None
+    account = app.context.accounts.current
+    assert account is not None and account.address == wallet.address
+    identity = app.window.screens.identity
+    assert identity.wallet.text() == wallet.address
+    assert identity.attestation.property("status") == "ok"
+    # The wallet was asked for exactly the two XMTP texts, as hex of UTF-8, for its account;
+    # they are the texts the app showed and logged.
+    requests = wallet.events("request")
+    assert all(r["message_was_hex"] and r["address_matches"] for r in requests)
+    assert [classify_text(r["message_text"]).purpose for r in requests] == [
+        SignaturePurpose.CREATE_IDENTITY,
+        SignaturePurpose.ENABLE_IDENTITY,
+    ]
+    logged = [e.text for e in app.context.activity.load() if e.kind == "signature"]
+    assert logged == [r["message_text"] for r in requests]
+
+    async def on_node() -> tuple[int, int]:
+        async with XmtpClient(shared_node) as client:
+            stored = await client.query(QuerySpec(private_store_topic(wallet.address)))
+            contacts = await client.query(QuerySpec(contact_topic(wallet.address)))
+        return len(stored), len(contacts)
+
+    assert run(on_node()) == (1, 2)
+
+
+def test_walletconnect_rejection_ends_in_a_clear_state(
+    make_app: Any, run: Any, walletkit: tuple[WcTestRelay, WalletKitPeer], shared_node: str
+) -> None:
+    relay, wallet = walletkit
+    run(wallet.send("set_mode", auto_sign=True, request_action="reject"))
+    app = make_app()
+    app.context.settings.relay_url = relay.url
+    app.context.settings.project_id = "gui-test"
+    view = app.window.screens.connect
+    view.tabs.setCurrentIndex(2)
+    uris: list[str] = []
+    app.window.connect_vm.pairing_uri.connect(uris.append)
+
+    app.click(view.wc_button)
+    app.qtbot.waitUntil(lambda: any(u.startswith("wc:") for u in uris), timeout=10_000)
+    run(wallet.pair(next(u for u in uris if u.startswith("wc:"))))
+    app.wait_idle(timeout=60)
+
+    assert app.ops.last_error is not None
+    assert "declined" in str(app.ops.last_error).lower()
+    assert "Traceback" not in str(app.ops.last_error)
+    assert view.wc_button.isEnabled()
+    assert len(wallet.events("rejected")) == 1
+
+    async def contacts() -> int:
+        async with XmtpClient(shared_node) as client:
+            return len(await client.query(QuerySpec(contact_topic(wallet.address))))
+
+    assert run(contacts()) == 0
