@@ -103,3 +103,41 @@ def test_walletconnect_rejection_ends_in_a_clear_state(
             return len(await client.query(QuerySpec(contact_topic(wallet.address))))
 
     assert run(contacts()) == 0
+
+
+def test_remembered_walletconnect_account_resumes_without_pairing(
+    make_app: Any, run: Any, walletkit: tuple[WcTestRelay, WalletKitPeer], tmp_path: Any
+) -> None:
+    relay, wallet = walletkit
+    data_dir = tmp_path / "returning"
+    first = make_app(data_dir)
+    first.context.settings.relay_url = relay.url
+    first.context.settings.project_id = "gui-test"
+    first.context.save_settings()
+    first.window.screens.connect.tabs.setCurrentIndex(2)
+    uris: list[str] = []
+    first.window.connect_vm.pairing_uri.connect(uris.append)
+    first.click(first.window.screens.connect.wc_button)
+    first.qtbot.waitUntil(lambda: any(u.startswith("wc:") for u in uris), timeout=10_000)
+    run(wallet.pair(next(u for u in uris if u.startswith("wc:"))))
+    first.wait_idle(timeout=60)
+    assert first.ops.last_error is None
+
+    # The app quits and starts again (same data dir and keyring): "Connect again…" resumes the
+    # stored session.
+    first.shutdown()
+    first.window.close()
+    again = make_app(data_dir)
+    new_uris: list[str] = []
+    again.window.connect_vm.pairing_uri.connect(new_uris.append)
+    assert [a.kind for a in again.context.settings.accounts] == ["walletconnect"]
+    assert again.context.settings.relay_url == relay.url
+    again.expected = again.started + 1
+    again.window.accounts_vm.reconnect(wallet.address)
+    again.wait_idle(timeout=60)
+    assert again.ops.last_error is None
+    assert again.context.accounts.current is not None
+    assert again.context.accounts.current.address == wallet.address
+    assert not any(u.startswith("wc:") for u in new_uris)  # no new QR code
+    purposes = [classify_text(r["message_text"]).purpose for r in wallet.events("request")]
+    assert purposes[-1] is SignaturePurpose.ENABLE_IDENTITY and len(purposes) == 3

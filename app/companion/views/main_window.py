@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 from app.companion.appinfo import DISPLAY_NAME
@@ -156,9 +157,15 @@ class MainWindow(QMainWindow):
         self.message.setText(self.tr("Connected {0}.").format(address))
         self.show_screen(self.screens.identity)
 
-    def _reconnect(self, kind: str, location: str, _address: str) -> None:
+    def _reconnect(self, kind: str, location: str, address: str) -> None:
         self.screens.connect.prefill(kind, location)
         self.show_screen(self.screens.connect)
+        if kind == "walletconnect":
+            # A remembered WalletConnect session resumes without a new QR code (the factory
+            # falls back to pairing when the wallet ended the session meanwhile).
+            self._pending_resume = asyncio.ensure_future(
+                self.connect_vm.connect_walletconnect(resume_address=address)
+            )
 
     def _show_account(self) -> None:
         account = self.context.accounts.current
