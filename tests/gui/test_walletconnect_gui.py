@@ -30,23 +30,29 @@ def walletkit(run: Any) -> Any:
     run(relay.stop())
 
 
-def test_walletconnect_user_pairs_and_creates_an_identity(
-    make_app: Any, run: Any, walletkit: tuple[WcTestRelay, WalletKitPeer], shared_node: str
-) -> None:
-    relay, wallet = walletkit
-    app = make_app()
+def pair_in_app(app: Any, run: Any, relay: WcTestRelay, wallet: WalletKitPeer) -> None:
+    """Point the app at the loopback relay, click WalletConnect, hand the QR's URI to the
+    wallet, and wait until the connect-and-login operation has ended."""
     app.context.settings.relay_url = relay.url
     app.context.settings.project_id = "gui-test"
+    app.context.save_settings()
     view = app.window.screens.connect
     view.tabs.setCurrentIndex(2)
     uris: list[str] = []
     app.window.connect_vm.pairing_uri.connect(uris.append)
-
     app.click(view.wc_button)
     app.qtbot.waitUntil(lambda: any(u.startswith("wc:") for u in uris), timeout=10_000)
     assert view.qr_label.pixmap() is not None and not view.qr_label.pixmap().isNull()
     run(wallet.pair(next(u for u in uris if u.startswith("wc:"))))
     app.wait_idle(timeout=60)
+
+
+def test_walletconnect_user_pairs_and_creates_an_identity(
+    make_app: Any, run: Any, walletkit: tuple[WcTestRelay, WalletKitPeer], shared_node: str
+) -> None:
+    relay, wallet = walletkit
+    app = make_app()
+    pair_in_app(app, run, relay, wallet)
 
     assert app.ops.last_error is None
     account = app.context.accounts.current
@@ -80,17 +86,8 @@ def test_walletconnect_rejection_ends_in_a_clear_state(
     relay, wallet = walletkit
     run(wallet.send("set_mode", auto_sign=True, request_action="reject"))
     app = make_app()
-    app.context.settings.relay_url = relay.url
-    app.context.settings.project_id = "gui-test"
     view = app.window.screens.connect
-    view.tabs.setCurrentIndex(2)
-    uris: list[str] = []
-    app.window.connect_vm.pairing_uri.connect(uris.append)
-
-    app.click(view.wc_button)
-    app.qtbot.waitUntil(lambda: any(u.startswith("wc:") for u in uris), timeout=10_000)
-    run(wallet.pair(next(u for u in uris if u.startswith("wc:"))))
-    app.wait_idle(timeout=60)
+    pair_in_app(app, run, relay, wallet)
 
     assert app.ops.last_error is not None
     assert "declined" in str(app.ops.last_error).lower()
@@ -111,16 +108,7 @@ def test_remembered_walletconnect_account_resumes_without_pairing(
     relay, wallet = walletkit
     data_dir = tmp_path / "returning"
     first = make_app(data_dir)
-    first.context.settings.relay_url = relay.url
-    first.context.settings.project_id = "gui-test"
-    first.context.save_settings()
-    first.window.screens.connect.tabs.setCurrentIndex(2)
-    uris: list[str] = []
-    first.window.connect_vm.pairing_uri.connect(uris.append)
-    first.click(first.window.screens.connect.wc_button)
-    first.qtbot.waitUntil(lambda: any(u.startswith("wc:") for u in uris), timeout=10_000)
-    run(wallet.pair(next(u for u in uris if u.startswith("wc:"))))
-    first.wait_idle(timeout=60)
+    pair_in_app(first, run, relay, wallet)
     assert first.ops.last_error is None
 
     # The app quits and starts again (same data dir and keyring): "Connect again…" resumes the
