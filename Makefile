@@ -110,7 +110,7 @@ typecheck: $(STAMP)
 # Two invocations: the GUI tests (pytest-qt on a qasync loop) must not share a session with
 # pytest-asyncio; tests/gui/conftest.py skips that directory when pytest-asyncio is loaded.
 unit: $(STAMP) $(JS_STAMP) $(WK_STAMP) $(ETHERS_STAMP) $(HARDHAT_STAMP) $(SYS_STAMP) $(QT_STAMP)
-	$(PY) -m pytest -q --ignore=tests/gui
+	$(PY) -m pytest -q
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q tests/gui -p no:asyncio -W ignore::pytest.PytestConfigWarning
 
 test: lint typecheck unit

@@ -28,15 +28,15 @@ from app.keyengine.bundles import (
     PublicKeyBundle,
 )
 from app.keyengine.contact import ContactBundle
+from app.keyengine.encrypted_bundle import EncryptedPrivateKeyBundle, encrypt_bundle
 from app.keyengine.invitations import create_invitation
 from app.keyengine.keys import PrivateKey
 from app.keyengine.messages import encode_message_v1, encode_message_v2
 from app.keyengine.prekeys import generate_identity, rotate_pre_key
 from app.keyengine.proto import private_key_pb2
-from app.keyengine.storage import EncryptedPrivateKeyBundle, encrypt_bundle
 from app.keyengine.texts import create_identity_text, enable_identity_text
 from app.keyengine.wallets import RawKeySigner
-from tests.conftest import load_vectors
+from tests.support.vectors import load_vectors
 
 WALLET_HEX = "11" * 32
 OTHER_WALLET_HEX = "22" * 32

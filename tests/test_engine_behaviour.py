@@ -27,6 +27,13 @@ from app.keyengine.contact import ContactBundle, verify_contact
 from app.keyengine.content import decode_content, encode_text
 from app.keyengine.crypto import secp256k1
 from app.keyengine.crypto.hashes import keccak256, sha256
+from app.keyengine.encrypted_bundle import (
+    EncryptedPrivateKeyBundle,
+    decrypt_bundle,
+    encrypt_bundle,
+    open_bundle,
+    seal_bundle,
+)
 from app.keyengine.errors import (
     BadSignature,
     DecryptionFailed,
@@ -50,13 +57,6 @@ from app.keyengine.messages import (
 )
 from app.keyengine.prekeys import generate_identity, rotate_pre_key
 from app.keyengine.proto import authn_pb2, content_pb2, private_key_pb2
-from app.keyengine.storage import (
-    EncryptedPrivateKeyBundle,
-    decrypt_bundle,
-    encrypt_bundle,
-    open_bundle,
-    seal_bundle,
-)
 from app.keyengine.texts import (
     SignaturePurpose,
     SignatureRequest,

@@ -38,6 +38,7 @@ from app.keyengine.bundles import (
 from app.keyengine.contact import ContactBundle, ContactVersion
 from app.keyengine.content import decode_content, encode_text
 from app.keyengine.crypto.hashes import sha256
+from app.keyengine.encrypted_bundle import EncryptedPrivateKeyBundle, open_bundle, seal_bundle
 from app.keyengine.errors import KeyEngineError
 from app.keyengine.invitations import (
     Invitation,
@@ -67,7 +68,6 @@ from app.keyengine.proto import (
     message_pb2,
     private_key_pb2,
 )
-from app.keyengine.storage import EncryptedPrivateKeyBundle, open_bundle, seal_bundle
 from app.keyengine.texts import create_identity_text, enable_identity_text
 from app.keyengine.topics import dm_topic
 from app.keyengine.wallets import RawKeySigner

@@ -1,4 +1,4 @@
-"""Every fixture of ../shared/protocol/xmtp-vectors.json, one parametrised test each.
+"""Every fixture of tests/vectors/xmtp-vectors.json, one parametrised test each.
 
 A vector without a checker here fails the suite, so new fixtures cannot be silently skipped.
 """
@@ -21,14 +21,14 @@ from app.keyengine.crypto import aead, secp256k1
 from app.keyengine.crypto.ethereum import address_of_public_key
 from app.keyengine.crypto.hashes import eip191_digest, keccak256, sha256
 from app.keyengine.dh import three_dh
+from app.keyengine.encrypted_bundle import EncryptedPrivateKeyBundle, open_bundle
 from app.keyengine.errors import InvalidMessage
 from app.keyengine.invitations import create_invitation, derive_conversation, open_invitation
 from app.keyengine.keys import PrivateKey, PublicKey, Signature, SignedPublicKey
 from app.keyengine.messages import decode_message_v2
 from app.keyengine.proto import ciphertext_pb2, private_key_pb2
-from app.keyengine.storage import EncryptedPrivateKeyBundle, open_bundle
 from app.keyengine.texts import consent_proof_text, create_identity_text, enable_identity_text
-from tests.conftest import load_vectors
+from tests.support.vectors import load_vectors
 
 Vector = dict[str, Any]
 h = bytes.fromhex

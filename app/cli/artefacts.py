@@ -27,6 +27,7 @@ from app.keyengine.bundles import (
     decode_private_key_bundle,
 )
 from app.keyengine.contact import ContactBundle, ContactVersion, verify_contact
+from app.keyengine.encrypted_bundle import EncryptedPrivateKeyBundle, ciphertext_from_proto
 from app.keyengine.errors import InvalidToken, KeyEngineError
 from app.keyengine.invitations import SealedInvitation
 from app.keyengine.keys import (
@@ -40,7 +41,6 @@ from app.keyengine.keys import (
 from app.keyengine.keys import PrivateKey as PrivateKeyV1
 from app.keyengine.messages import message_id
 from app.keyengine.proto import authn_pb2, message_pb2, private_key_pb2
-from app.keyengine.storage import EncryptedPrivateKeyBundle, ciphertext_from_proto
 
 _PARSE_ERRORS: Final = (KeyEngineError, DecodeError, ValueError, TypeError, RuntimeError)
 """What a failed decode can raise: engine errors, and protobuf's own for the messages the

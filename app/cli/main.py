@@ -34,9 +34,9 @@ from app.cli.output import PROG, CliError, Report, print_error, print_json
 from app.cli.signers import add_signer_options, check_signer_options, open_signer
 from app.keyengine.bundles import PrivateKeyBundleV1
 from app.keyengine.contact import ContactBundle
+from app.keyengine.encrypted_bundle import EncryptedPrivateKeyBundle, decrypt_bundle, encrypt_bundle
 from app.keyengine.errors import DecryptionFailed, KeyEngineError
 from app.keyengine.prekeys import generate_identity
-from app.keyengine.storage import EncryptedPrivateKeyBundle, decrypt_bundle, encrypt_bundle
 from app.keyengine.texts import SignatureRequest
 from app.keyengine.wallets import WalletSigner
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from app.keyengine.bundles import PrivateKeyBundleV1
 from app.keyengine.contact import ContactBundle, ContactVerification, verify_contact
 from app.keyengine.crypto.ethereum import to_checksum_address
+from app.keyengine.encrypted_bundle import EncryptedPrivateKeyBundle, decrypt_bundle, encrypt_bundle
 from app.keyengine.errors import (
     DecryptionFailed,
     InvalidBundle,
@@ -28,7 +29,6 @@ from app.keyengine.errors import (
 from app.keyengine.invitations import SealedInvitation, open_invitation
 from app.keyengine.network import Envelope, QuerySpec, TokenSource, XmtpClient
 from app.keyengine.prekeys import generate_identity, rotate_pre_key
-from app.keyengine.storage import EncryptedPrivateKeyBundle, decrypt_bundle, encrypt_bundle
 from app.keyengine.texts import SignatureRequest
 from app.keyengine.topics import contact_topic, invite_topic, private_store_topic
 from app.keyengine.vault import Journal, Vault

@@ -14,6 +14,7 @@ from app.keyengine.bundles import PrivateKeyBundleV1, SignedPublicKeyBundle
 from app.keyengine.crypto import aead
 from app.keyengine.crypto.hashes import hmac_sha256
 from app.keyengine.dh import three_dh
+from app.keyengine.encrypted_bundle import ciphertext_from_proto, ciphertext_to_proto
 from app.keyengine.errors import (
     DecryptionFailed,
     InvalidBundle,
@@ -22,7 +23,6 @@ from app.keyengine.errors import (
 )
 from app.keyengine.keys import PrivateKey, _parse
 from app.keyengine.proto import invitation_pb2
-from app.keyengine.storage import ciphertext_from_proto, ciphertext_to_proto
 from app.keyengine.topics import conversation_topic
 
 INVITATION_SALT = b"__XMTP__INVITATION__SALT__XMTP__"

@@ -14,10 +14,10 @@ from app.keyengine.content import EncodedContent, decode_content
 from app.keyengine.crypto import aead, secp256k1
 from app.keyengine.crypto.hashes import hmac_sha256, sha256
 from app.keyengine.dh import three_dh
+from app.keyengine.encrypted_bundle import ciphertext_from_proto, ciphertext_to_proto
 from app.keyengine.errors import InvalidBundle, InvalidMessage, KeyEngineError
 from app.keyengine.keys import Signature, _parse
 from app.keyengine.proto import content_pb2, message_pb2
-from app.keyengine.storage import ciphertext_from_proto, ciphertext_to_proto
 from app.keyengine.topics import dm_topic
 
 _HMAC_PERIOD_MS = 1000 * 60 * 60 * 24 * 30

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from app.keyengine.contact import ContactBundle
+from app.keyengine.encrypted_bundle import EncryptedPrivateKeyBundle, decrypt_bundle
 from app.keyengine.errors import KeyEngineError
 from app.keyengine.flows import EventKind, FlowEvent, KeyFlows
 from app.keyengine.network import NodeUnreachable, QuerySpec, XmtpClient
-from app.keyengine.storage import EncryptedPrivateKeyBundle, decrypt_bundle
 from app.keyengine.texts import SignaturePurpose
 from app.keyengine.topics import contact_topic, private_store_topic
 from app.keyengine.vault import Vault

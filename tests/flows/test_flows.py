@@ -7,12 +7,12 @@ import time
 import pytest
 
 from app.keyengine.contact import ContactBundle
+from app.keyengine.encrypted_bundle import EncryptedPrivateKeyBundle
 from app.keyengine.errors import DecryptionFailed
 from app.keyengine.flows import EventKind, FlowEvent, KeyFlows
 from app.keyengine.invitations import create_invitation
 from app.keyengine.network import Envelope, QuerySpec, TokenSource, XmtpClient
 from app.keyengine.prekeys import generate_identity
-from app.keyengine.storage import EncryptedPrivateKeyBundle
 from app.keyengine.texts import SignaturePurpose
 from app.keyengine.topics import contact_topic, invite_topic, private_store_topic
 from app.keyengine.vault import MemoryStore, Vault

@@ -6,7 +6,8 @@ session break each other, see shared/design.md)::
     QT_QPA_PLATFORM=offscreen .venv/bin/python -m pytest -q tests/gui -p no:asyncio
 
 ``make unit`` runs both invocations.  A plain ``pytest`` (pytest-asyncio loaded) skips this
-directory at collection (``pytest_ignore_collect`` below) instead of failing in it.
+directory at collection (``pytest_ignore_collect`` below) instead of failing in it, and
+``test_collection.py`` reports the whole directory as one skip whose reason names the command.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ T = TypeVar("T")
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
-    if config.pluginmanager.has_plugin("asyncio"):
+    """Under pytest-asyncio only ``test_collection.py`` is collected: it reports the skip."""
+    if config.pluginmanager.has_plugin("asyncio") and collection_path.name != "test_collection.py":
         return True
     return None
 

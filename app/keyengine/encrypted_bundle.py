@@ -1,4 +1,4 @@
-"""Encrypted private-key storage ("XMTP : Enable Identity").
+"""The encrypted private-key bundle format ("XMTP : Enable Identity"): seal and open.
 
 The wallet signs the Enable Identity text naming a random 32-byte ``wallet_pre_key``; those 65
 signature bytes (v = 27/28) are the AEAD secret of the ``PrivateKeyBundle``.  Only that wallet can
