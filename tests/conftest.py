@@ -1,12 +1,22 @@
-"""Shared fixtures: the protocol vectors (``tests/vectors/``) and signers."""
+"""Fixtures every folder shares: the protocol vectors, signers and the real node.
+
+Fixture names mean one thing everywhere: ``node`` is a ``RunningNode`` (``tests/support/
+node.py``) over the database ``node_db`` names, ``node_url`` its URL and ``client`` the
+engine's ``XmtpClient`` connected to it.  Helpers tests import live in ``tests/support/``.
+"""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+import pytest_asyncio
 
+from app.keyengine.network import XmtpClient
 from app.keyengine.wallets import RawKeySigner
+from tests.support.node import RunningNode
 from tests.support.vectors import load_vectors
 
 
@@ -23,3 +33,27 @@ def wallet() -> RawKeySigner:
 @pytest.fixture
 def other_wallet() -> RawKeySigner:
     return RawKeySigner(bytes.fromhex("22" * 32))
+
+
+@pytest.fixture
+def node_db(tmp_path: Path) -> Path:
+    """Where the test's node keeps its data (one place to point every node elsewhere)."""
+    return tmp_path / "node.sqlite3"
+
+
+@pytest.fixture
+def node(node_db: Path) -> Iterator[RunningNode]:
+    with RunningNode(node_db) as running:
+        yield running
+
+
+@pytest.fixture
+def node_url(node: RunningNode) -> str:
+    return node.url
+
+
+@pytest_asyncio.fixture
+async def client(node: RunningNode) -> AsyncIterator[XmtpClient]:
+    """A client that gives up fast (one retry), so that a dead node fails the test quickly."""
+    async with XmtpClient(node.url, retries=1, backoff_s=0.01) as connected:
+        yield connected

@@ -3,21 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from app.cli.main import main
-from app.xmtpnode.embedded import EmbeddedNode
-
-
-@pytest.fixture
-def node(tmp_path: Path) -> Iterator[str]:
-    with EmbeddedNode(db_path=tmp_path / "node.sqlite3") as running:
-        assert running.url is not None
-        yield running.url
+from tests.support.node import RunningNode
 
 
 @pytest.fixture
@@ -34,9 +26,9 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, list[Any],
 
 
 def test_login_rotate_prekeys_export_import(
-    capsys: pytest.CaptureFixture[str], node: str, key_file: Path, tmp_path: Path
+    capsys: pytest.CaptureFixture[str], node_url: str, key_file: Path, tmp_path: Path
 ) -> None:
-    common = ["--node", node, "--data-dir", str(tmp_path / "data"), "--json"]
+    common = ["--node", node_url, "--data-dir", str(tmp_path / "data"), "--json"]
     wallet = ["--wallet-key-file", str(key_file)]
     code, lines, _ = run(capsys, *common, "login", *wallet)
     assert code == 0
@@ -64,8 +56,7 @@ def test_login_rotate_prekeys_export_import(
     assert code == 2 and "already exists" in err
 
     # Restore the backup onto a brand-new node from a fresh machine.
-    with EmbeddedNode(db_path=tmp_path / "other.sqlite3") as other:
-        assert other.url is not None
+    with RunningNode(tmp_path / "other.sqlite3") as other:
         fresh = ["--node", other.url, "--data-dir", str(tmp_path / "fresh"), "--json"]
         code, lines, _ = run(capsys, *fresh, "import", *wallet, str(backup))
         assert code == 0 and lines[-1]["prekeys"] == listed["prekeys"]
@@ -74,9 +65,9 @@ def test_login_rotate_prekeys_export_import(
 
 
 def test_lookup_unknown_and_bad_addresses(
-    capsys: pytest.CaptureFixture[str], node: str, tmp_path: Path
+    capsys: pytest.CaptureFixture[str], node_url: str, tmp_path: Path
 ) -> None:
-    common = ["--node", node, "--data-dir", str(tmp_path), "--json"]
+    common = ["--node", node_url, "--data-dir", str(tmp_path), "--json"]
     code, lines, _ = run(capsys, *common, "lookup", "0x" + "12" * 20)
     assert code == 0 and lines[-1]["valid"] is False
     assert lines[-1]["errors"] == ["no contact published"]

@@ -1,28 +1,18 @@
-"""Fixtures for flow tests: a real node on a loopback port and a vault in a temp dir."""
+"""Fixtures for flow tests: a vault in a temp dir and flows on the shared ``client``.
+
+``node`` and ``client`` (a real node on a loopback port, the engine's client) come from
+``tests/conftest.py``.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-import pytest_asyncio
 
 from app.keyengine.flows import FlowEvent, KeyFlows
 from app.keyengine.network import XmtpClient
 from app.keyengine.vault import MemoryStore, Vault
-from app.xmtpnode.embedded import EmbeddedNode
-
-
-@pytest.fixture
-def node_db(tmp_path: Path) -> Path:
-    return tmp_path / "node.sqlite3"
-
-
-@pytest.fixture
-def node(node_db: Path) -> Iterator[EmbeddedNode]:
-    with EmbeddedNode(db_path=node_db) as running:
-        yield running
 
 
 @pytest.fixture
@@ -38,13 +28,6 @@ def vault(tmp_path: Path, secrets: MemoryStore) -> Vault:
 @pytest.fixture
 def events() -> list[FlowEvent]:
     return []
-
-
-@pytest_asyncio.fixture
-async def client(node: EmbeddedNode) -> AsyncIterator[XmtpClient]:
-    assert node.url is not None
-    async with XmtpClient(node.url, retries=1, backoff_s=0.01) as c:
-        yield c
 
 
 @pytest.fixture

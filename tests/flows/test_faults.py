@@ -18,9 +18,8 @@ from app.keyengine.texts import SignaturePurpose
 from app.keyengine.topics import contact_topic, private_store_topic
 from app.keyengine.vault import Vault
 from app.keyengine.wallets import RawKeySigner
-from app.xmtpnode.embedded import EmbeddedNode
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.support.node import RunningNode
+from tests.support.paths import REPO_ROOT
 
 
 async def network_state(url: str, signer: RawKeySigner) -> tuple[set[bytes], set[bytes]]:
@@ -54,7 +53,7 @@ def run_child(url: str, data_dir: Path, wallet_hex: str, action: str, kill_at: i
             action,
             str(kill_at),
         ],
-        cwd=REPO,
+        cwd=REPO_ROOT,
         capture_output=True,
         text=True,
         timeout=60,
@@ -76,11 +75,9 @@ def full_event_count(url: str, tmp: Path, wallet_hex: str, action: str) -> int:
 
 @pytest.mark.asyncio
 async def test_node_down_during_generation_resumes_without_a_second_identity(
-    tmp_path: Path, wallet: RawKeySigner
+    tmp_path: Path, wallet: RawKeySigner, node: RunningNode
 ) -> None:
-    db = tmp_path / "node.sqlite3"
-    node = EmbeddedNode(db_path=db)
-    url = node.start()
+    url = node.url
     vault = Vault(tmp_path / "data", None)
     events: list[FlowEvent] = []
 
@@ -95,24 +92,18 @@ async def test_node_down_during_generation_resumes_without_a_second_identity(
     journal = vault.pending(wallet.address)
     assert journal is not None and not journal.stored
 
-    restarted = EmbeddedNode(db_path=db, port=int(url.rsplit(":", 1)[1]))
-    url = restarted.start()
-    try:
-        events.clear()
-        async with XmtpClient(url) as client:
-            identity = await KeyFlows(client, vault, events.append).login(wallet)
-        signed = [
-            e.request.purpose for e in events if e.kind is EventKind.SIGN_REQUEST and e.request
-        ]
-        assert SignaturePurpose.CREATE_IDENTITY not in signed
-        assert identity.source == "generated"
-        assert identity.bundle.identity_key.public_key.point.hex() == journal.identity_key
-        identities, pre_keys = await network_state(url, wallet)
-        assert identities == {identity.bundle.identity_key.public_key.point}
-        assert pre_keys == {identity.bundle.current_pre_key.public_key.point}
-        assert vault.pending(wallet.address) is None
-    finally:
-        restarted.stop()
+    assert node.start() == url  # the same database on the same port
+    events.clear()
+    async with XmtpClient(url) as client:
+        identity = await KeyFlows(client, vault, events.append).login(wallet)
+    signed = [e.request.purpose for e in events if e.kind is EventKind.SIGN_REQUEST and e.request]
+    assert SignaturePurpose.CREATE_IDENTITY not in signed
+    assert identity.source == "generated"
+    assert identity.bundle.identity_key.public_key.point.hex() == journal.identity_key
+    identities, pre_keys = await network_state(url, wallet)
+    assert identities == {identity.bundle.identity_key.public_key.point}
+    assert pre_keys == {identity.bundle.current_pre_key.public_key.point}
+    assert vault.pending(wallet.address) is None
 
 
 @pytest.mark.parametrize("action", ["login", "rotate"])
@@ -121,15 +112,13 @@ async def test_kill_at_every_step_then_login_recovers(tmp_path: Path, action: st
     wallet_hex = "5a" * 32
     signer = RawKeySigner(bytes.fromhex(wallet_hex))
     (tmp_path / "count").mkdir()
-    with EmbeddedNode(db_path=tmp_path / "count.sqlite3") as counting:
-        assert counting.url is not None
+    with RunningNode(tmp_path / "count.sqlite3") as counting:
         steps = full_event_count(counting.url, tmp_path / "count", wallet_hex, action)
     assert steps >= 8
     for kill_at in range(steps):
         case = tmp_path / f"{action}-{kill_at}"
         case.mkdir()
-        with EmbeddedNode(db_path=case / "node.sqlite3") as node:
-            assert node.url is not None
+        with RunningNode(case / "node.sqlite3") as node:
             if action == "rotate":
                 run_child(node.url, case / "data", wallet_hex, "login", -1)
             run_child(node.url, case / "data", wallet_hex, action, kill_at)
@@ -145,17 +134,15 @@ async def test_kill_at_every_step_then_login_recovers(tmp_path: Path, action: st
 
 
 @pytest.mark.asyncio
-async def test_node_restart_between_logins(tmp_path: Path, wallet: RawKeySigner) -> None:
-    db = tmp_path / "node.sqlite3"
+async def test_node_restart_between_logins(
+    tmp_path: Path, wallet: RawKeySigner, node: RunningNode
+) -> None:
     vault = Vault(tmp_path / "data", None)
-    with EmbeddedNode(db_path=db) as node:
-        assert node.url is not None
-        async with XmtpClient(node.url) as client:
-            first = await KeyFlows(client, vault).login(wallet)
-    with EmbeddedNode(db_path=db) as node:
-        assert node.url is not None
-        async with XmtpClient(node.url) as client:
-            second = await KeyFlows(client, vault).login(wallet)
+    async with XmtpClient(node.url) as client:
+        first = await KeyFlows(client, vault).login(wallet)
+    node.restart()
+    async with XmtpClient(node.url) as client:
+        second = await KeyFlows(client, vault).login(wallet)
     assert second.source == "retrieved" and second.bundle == first.bundle
 
 
@@ -169,26 +156,21 @@ async def test_dead_node_is_a_clear_error(tmp_path: Path, wallet: RawKeySigner) 
 
 @pytest.mark.asyncio
 async def test_rotating_again_after_a_failed_rotation_keeps_both_pre_keys(
-    tmp_path: Path, wallet: RawKeySigner
+    tmp_path: Path, wallet: RawKeySigner, node: RunningNode
 ) -> None:
     """A rotation whose publish failed, then another rotation from the *old* identity: the
     first new pre-key must survive (it may already be in someone's invitation)."""
-    db = tmp_path / "node.sqlite3"
     vault = Vault(tmp_path / "data", None)
-    node = EmbeddedNode(db_path=db)
-    url = node.start()
-    port = int(url.rsplit(":", 1)[1])
-    async with XmtpClient(url, retries=0) as client:
+    async with XmtpClient(node.url, retries=0) as client:
         identity = await KeyFlows(client, vault).login(wallet)
         node.stop()
         with pytest.raises(NodeUnreachable):
             await KeyFlows(client, vault).rotate_prekey(wallet, identity)
     pending = vault.pending(wallet.address)
     assert pending is not None and len(pending.pre_keys) == 2
-    with EmbeddedNode(db_path=db, port=port) as restarted:
-        assert restarted.url is not None
-        async with XmtpClient(restarted.url) as client:
-            again = await KeyFlows(client, vault).rotate_prekey(wallet, identity)
+    node.start()
+    async with XmtpClient(node.url) as client:
+        again = await KeyFlows(client, vault).rotate_prekey(wallet, identity)
     kept = [k.public_key.point.hex() for k in again.bundle.pre_keys]
     assert len(kept) == 3
     assert set(pending.pre_keys) <= set(kept)

@@ -8,34 +8,32 @@ import subprocess
 import sys
 from pathlib import Path
 
-from app.xmtpnode.embedded import EmbeddedNode
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.support.paths import REPO_ROOT
 
 
-def test_bundle_lives_in_the_secret_service_and_nowhere_on_disk(tmp_path: Path) -> None:
+def test_bundle_lives_in_the_secret_service_and_nowhere_on_disk(
+    tmp_path: Path, node_url: str
+) -> None:
     assert shutil.which("dbus-run-session") and shutil.which("gnome-keyring-daemon"), (
         "install dbus and gnome-keyring (make test does it with apt-get)"
     )
-    with EmbeddedNode(db_path=tmp_path / "node.sqlite3") as node:
-        assert node.url is not None
-        result = subprocess.run(
-            [
-                "dbus-run-session",
-                "--",
-                sys.executable,
-                "-m",
-                "tests.flows.keyring_scenario",
-                node.url,
-                str(tmp_path / "data"),
-            ],
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-            env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
-        )
+    result = subprocess.run(
+        [
+            "dbus-run-session",
+            "--",
+            sys.executable,
+            "-m",
+            "tests.flows.keyring_scenario",
+            node_url,
+            str(tmp_path / "data"),
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     seen = json.loads(result.stdout.strip().splitlines()[-1])
     assert seen["where"].startswith("OS keyring")

@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import pytest
 import pytest_asyncio
@@ -25,27 +23,15 @@ from app.keyengine.network import (
 )
 from app.keyengine.prekeys import generate_identity
 from app.keyengine.wallets import RawKeySigner
-from app.xmtpnode.embedded import EmbeddedNode
+from tests.support.node import RunningNode
+from tests.support.waiting import async_wait_until
 
 pytestmark = pytest.mark.asyncio
-
-
-@pytest.fixture
-def node(tmp_path: Path) -> Iterator[str]:
-    with EmbeddedNode(db_path=tmp_path / "node.sqlite3") as running:
-        assert running.url is not None
-        yield running.url
 
 
 @pytest_asyncio.fixture
 async def bundle() -> PrivateKeyBundleV1:
     return await generate_identity(RawKeySigner(bytes.fromhex("77" * 32)))
-
-
-@pytest_asyncio.fixture
-async def client(node: str) -> AsyncIterator[XmtpClient]:
-    async with XmtpClient(node, retries=1, backoff_s=0.01) as c:
-        yield c
 
 
 def topic() -> str:
@@ -117,7 +103,7 @@ async def test_refusal_is_typed_and_not_retried(
 
 
 async def test_subscribe_receives_new_envelopes(
-    client: XmtpClient, bundle: PrivateKeyBundleV1
+    client: XmtpClient, bundle: PrivateKeyBundleV1, node: RunningNode
 ) -> None:
     name = topic()
     received: list[Envelope] = []
@@ -128,7 +114,7 @@ async def test_subscribe_receives_new_envelopes(
             return
 
     task = asyncio.create_task(listen())
-    await asyncio.sleep(0.2)
+    await async_wait_until(lambda: len(node.server.broker) == 1, what="the node sees the stream")
     sent = Envelope(name, time.time_ns(), b"live")
     await client.publish([sent], TokenSource(bundle))
     await asyncio.wait_for(task, 5)

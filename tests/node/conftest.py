@@ -1,14 +1,13 @@
-"""Fixtures of the node tests: real nodes on loopback ports over temp SQLite files, raw HTTP."""
+"""Fixtures of the node tests: two identities, a token and a raw HTTP session.
+
+The node itself is ``node`` from ``tests/conftest.py`` (a ``RunningNode``); the HTTP calls
+are in ``tests/support/message_api.py``.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 import aiohttp
 import pytest
@@ -18,27 +17,6 @@ from app.keyengine.authn import create_auth_token
 from app.keyengine.bundles import PrivateKeyBundleV1
 from app.keyengine.prekeys import generate_identity
 from app.keyengine.wallets import RawKeySigner
-from app.xmtpnode.server import NodeServer
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-@dataclass
-class Node:
-    server: NodeServer
-    url: str
-    db_path: Path
-
-
-@dataclass
-class Reply:
-    status: int
-    text: str
-    content_type: str
-
-    @property
-    def json(self) -> Any:
-        return json.loads(self.text)
 
 
 @pytest.fixture(scope="session")
@@ -57,64 +35,6 @@ def alice_token(alice: PrivateKeyBundleV1) -> str:
 
 
 @pytest_asyncio.fixture
-async def node(tmp_path: Path) -> AsyncIterator[Node]:
-    db_path = tmp_path / "node.sqlite3"
-    server = NodeServer.open(db_path)
-    url = await server.start()
-    try:
-        yield Node(server, url, db_path)
-    finally:
-        await server.stop()
-
-
-@pytest_asyncio.fixture
 async def http() -> AsyncIterator[aiohttp.ClientSession]:
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
         yield session
-
-
-def b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
-
-
-def envelope_json(topic: str, timestamp_ns: int, message: bytes) -> dict[str, Any]:
-    """An Envelope as xmtp-js sends it: timestamp as a string, standard base64."""
-    return {"contentTopic": topic, "timestampNs": str(timestamp_ns), "message": b64(message)}
-
-
-async def post(
-    http: aiohttp.ClientSession,
-    url: str,
-    path: str,
-    body: Any,
-    *,
-    token: str | None = None,
-    content_type: str = "text/plain;charset=UTF-8",
-) -> Reply:
-    """POST like xmtp-js: JSON text sent as text/plain, bearer token only when given."""
-    headers = {"Content-Type": content_type, "X-Client-Version": "xmtp-js/13.0.4"}
-    if token is not None:
-        headers["Authorization"] = f"Bearer {token}"
-    data = body if isinstance(body, bytes | str) else json.dumps(body)
-    async with http.post(url + path, data=data, headers=headers) as response:
-        return Reply(response.status, await response.text(), response.content_type)
-
-
-async def publish(
-    http: aiohttp.ClientSession, url: str, token: str | None, *envelopes: dict[str, Any]
-) -> Reply:
-    return await post(http, url, "/message/v1/publish", {"envelopes": list(envelopes)}, token=token)
-
-
-async def query(http: aiohttp.ClientSession, url: str, body: dict[str, Any]) -> dict[str, Any]:
-    reply = await post(http, url, "/message/v1/query", body)
-    assert reply.status == 200, reply.text
-    result: dict[str, Any] = reply.json
-    return result
-
-
-async def stored(http: aiohttp.ClientSession, url: str, *topics: str) -> list[dict[str, Any]]:
-    """Every envelope on ``topics`` (one page of 100 is plenty in these tests)."""
-    body = {"contentTopics": list(topics), "pagingInfo": {"limit": 100}}
-    envelopes: list[dict[str, Any]] = (await query(http, url, body))["envelopes"]
-    return envelopes

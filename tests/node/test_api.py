@@ -15,15 +15,8 @@ from app.keyengine.bundles import PrivateKeyBundleV1
 from app.keyengine.proto import message_api_pb2 as api
 from app.keyengine.topics import contact_topic, private_store_topic
 from app.xmtpnode.storage import SqliteStorage
-from tests.node.conftest import (
-    Node,
-    b64,
-    envelope_json,
-    post,
-    publish,
-    query,
-    stored,
-)
+from tests.support.message_api import b64, envelope_json, post, publish, query, stored
+from tests.support.node import RunningNode
 
 T0 = 1_700_000_000_000_000_000
 CONVERSATION = "/xmtp/0/m-" + "ab" * 32 + "/proto"
@@ -39,7 +32,7 @@ def digest(topic: str, message: bytes) -> bytes:
 
 @pytest.mark.asyncio
 async def test_publish_then_query_round_trip_is_exact_protojson(
-    node: Node, http: aiohttp.ClientSession, alice: PrivateKeyBundleV1, alice_token: str
+    node: RunningNode, http: aiohttp.ClientSession, alice: PrivateKeyBundleV1, alice_token: str
 ) -> None:
     topic = contact_topic(alice.wallet_address)
     message = b"\xfb\xff\xbf\x00"  # standard base64 "+/+/AA==": '+', '/' and padding
@@ -58,7 +51,7 @@ async def test_publish_then_query_round_trip_is_exact_protojson(
 
 @pytest.mark.asyncio
 async def test_unpopulated_fields_are_present(
-    node: Node, http: aiohttp.ClientSession, alice_token: str
+    node: RunningNode, http: aiohttp.ClientSession, alice_token: str
 ) -> None:
     reply = await publish(http, node.url, alice_token, envelope_json(CONVERSATION, 0, b""))
     assert reply.status == 200
@@ -76,7 +69,7 @@ async def test_unpopulated_fields_are_present(
     "content_type", ["text/plain;charset=UTF-8", "application/json", "", "application/whatever"]
 )
 async def test_json_is_parsed_whatever_the_content_type(
-    node: Node, http: aiohttp.ClientSession, alice_token: str, content_type: str
+    node: RunningNode, http: aiohttp.ClientSession, alice_token: str, content_type: str
 ) -> None:
     body = {"envelopes": [envelope_json(CONVERSATION, T0, b"x")]}
     reply = await post(
@@ -91,7 +84,7 @@ async def test_json_is_parsed_whatever_the_content_type(
 
 @pytest.mark.asyncio
 async def test_numbers_for_uint64_and_enums_are_accepted(
-    node: Node, http: aiohttp.ClientSession, alice_token: str
+    node: RunningNode, http: aiohttp.ClientSession, alice_token: str
 ) -> None:
     envelopes = [
         {"contentTopic": CONVERSATION, "timestampNs": T0 + i, "message": b64(b"%d" % i)}
@@ -109,7 +102,7 @@ async def test_numbers_for_uint64_and_enums_are_accepted(
 
 @pytest.mark.asyncio
 async def test_protobuf_bodies_get_protobuf_answers(
-    node: Node, http: aiohttp.ClientSession, alice_token: str
+    node: RunningNode, http: aiohttp.ClientSession, alice_token: str
 ) -> None:
     request = api.PublishRequest(
         envelopes=[api.Envelope(content_topic=CONVERSATION, timestamp_ns=T0, message=b"\x00\x01")]
@@ -181,7 +174,7 @@ async def _all_pages(
 @pytest.mark.asyncio
 @pytest.mark.parametrize("direction", ["SORT_DIRECTION_ASCENDING", "SORT_DIRECTION_DESCENDING"])
 async def test_pagination_has_no_gaps_or_duplicates(
-    node: Node, http: aiohttp.ClientSession, alice_token: str, direction: str
+    node: RunningNode, http: aiohttp.ClientSession, alice_token: str, direction: str
 ) -> None:
     # 23 envelopes, timestamps shared in runs of three and published out of time order.
     timestamps = [T0 + (i * 7 % 23) // 3 for i in range(23)]
@@ -211,7 +204,7 @@ async def test_pagination_has_no_gaps_or_duplicates(
 
 @pytest.mark.asyncio
 async def test_exactly_full_last_page_is_followed_by_an_empty_one(
-    node: Node, http: aiohttp.ClientSession, alice_token: str
+    node: RunningNode, http: aiohttp.ClientSession, alice_token: str
 ) -> None:
     await _publish_series(http, node.url, alice_token, CONVERSATION, [T0 + i for i in range(10)])
     rows, pages = await _all_pages(http, node.url, [CONVERSATION], 5, "SORT_DIRECTION_ASCENDING")
@@ -221,7 +214,7 @@ async def test_exactly_full_last_page_is_followed_by_an_empty_one(
 
 @pytest.mark.asyncio
 async def test_time_filters_are_inclusive(
-    node: Node, http: aiohttp.ClientSession, alice_token: str
+    node: RunningNode, http: aiohttp.ClientSession, alice_token: str
 ) -> None:
     await _publish_series(
         http, node.url, alice_token, CONVERSATION, [T0 + 10 * i for i in range(1, 6)]
@@ -246,7 +239,7 @@ async def test_time_filters_are_inclusive(
 
 @pytest.mark.asyncio
 async def test_defaults_are_descending_and_one_hundred(
-    node: Node, http: aiohttp.ClientSession, alice_token: str
+    node: RunningNode, http: aiohttp.ClientSession, alice_token: str
 ) -> None:
     await _publish_series(http, node.url, alice_token, CONVERSATION, [T0 + i for i in range(105)])
     body = await query(http, node.url, {"contentTopics": [CONVERSATION]})
@@ -259,7 +252,7 @@ async def test_defaults_are_descending_and_one_hundred(
 
 @pytest.mark.asyncio
 async def test_multi_topic_query_merges_in_time_order(
-    node: Node, http: aiohttp.ClientSession, alice_token: str
+    node: RunningNode, http: aiohttp.ClientSession, alice_token: str
 ) -> None:
     a = await _publish_series(http, node.url, alice_token, CONVERSATION, [T0 + 1, T0 + 3, T0 + 5])
     b = await _publish_series(http, node.url, alice_token, OTHER_CONVERSATION, [T0 + 2, T0 + 4])
@@ -272,7 +265,9 @@ async def test_multi_topic_query_merges_in_time_order(
 
 
 @pytest.mark.asyncio
-async def test_batch_query(node: Node, http: aiohttp.ClientSession, alice_token: str) -> None:
+async def test_batch_query(
+    node: RunningNode, http: aiohttp.ClientSession, alice_token: str
+) -> None:
     a = await _publish_series(http, node.url, alice_token, CONVERSATION, [T0 + 1, T0 + 2])
     b = await _publish_series(http, node.url, alice_token, OTHER_CONVERSATION, [T0 + 3])
     body = {
@@ -310,7 +305,7 @@ async def test_batch_query(node: Node, http: aiohttp.ClientSession, alice_token:
     ids=["51-requests", "limit-101", "no-topic"],
 )
 async def test_batch_query_refusals(
-    node: Node, http: aiohttp.ClientSession, body: dict[str, Any]
+    node: RunningNode, http: aiohttp.ClientSession, body: dict[str, Any]
 ) -> None:
     reply = await post(http, node.url, "/message/v1/batch-query", body)
     assert reply.status == 400
@@ -332,7 +327,7 @@ async def test_batch_query_refusals(
     ],
 )
 async def test_query_validation(
-    node: Node, http: aiohttp.ClientSession, body: Any, expected: int
+    node: RunningNode, http: aiohttp.ClientSession, body: Any, expected: int
 ) -> None:
     reply = await post(http, node.url, "/message/v1/query", body)
     assert reply.status == expected
@@ -436,7 +431,7 @@ REFUSALS = [
 @pytest.mark.asyncio
 @pytest.mark.parametrize("case", REFUSALS)
 async def test_refused_publish_stores_nothing(
-    node: Node,
+    node: RunningNode,
     http: aiohttp.ClientSession,
     alice: PrivateKeyBundleV1,
     bob: PrivateKeyBundleV1,
@@ -460,7 +455,7 @@ async def test_refused_publish_stores_nothing(
     assert _row_count(node) == 0
 
 
-def _row_count(node: Node) -> int:
+def _row_count(node: RunningNode) -> int:
     storage = node.server.storage
     assert isinstance(storage, SqliteStorage)
     return storage.count()
@@ -468,7 +463,10 @@ def _row_count(node: Node) -> int:
 
 @pytest.mark.asyncio
 async def test_own_topics_and_open_categories_are_accepted(
-    node: Node, http: aiohttp.ClientSession, alice: PrivateKeyBundleV1, bob: PrivateKeyBundleV1
+    node: RunningNode,
+    http: aiohttp.ClientSession,
+    alice: PrivateKeyBundleV1,
+    bob: PrivateKeyBundleV1,
 ) -> None:
     token = create_auth_token(alice)
     topics = [
@@ -490,7 +488,7 @@ async def test_own_topics_and_open_categories_are_accepted(
 
 @pytest.mark.asyncio
 async def test_largest_message_is_accepted(
-    node: Node, http: aiohttp.ClientSession, alice_token: str
+    node: RunningNode, http: aiohttp.ClientSession, alice_token: str
 ) -> None:
     message = bytes(range(256)) * (1_048_214 // 256) + b"\x07" * (1_048_214 % 256)
     assert len(message) == 1_048_214
@@ -501,7 +499,7 @@ async def test_largest_message_is_accepted(
 
 @pytest.mark.asyncio
 async def test_oversized_request_body_is_resource_exhausted(
-    node: Node, http: aiohttp.ClientSession, alice_token: str
+    node: RunningNode, http: aiohttp.ClientSession, alice_token: str
 ) -> None:
     envelopes = [envelope_json(CONVERSATION, T0 + i, b"\x00" * 1_000_000) for i in range(4)]
     reply = await publish(http, node.url, alice_token, *envelopes)
@@ -511,7 +509,7 @@ async def test_oversized_request_body_is_resource_exhausted(
 
 @pytest.mark.asyncio
 async def test_duplicate_envelopes_are_stored_once(
-    node: Node, http: aiohttp.ClientSession, alice: PrivateKeyBundleV1, alice_token: str
+    node: RunningNode, http: aiohttp.ClientSession, alice: PrivateKeyBundleV1, alice_token: str
 ) -> None:
     topic = private_store_topic(alice.wallet_address)
     envelope = envelope_json(topic, T0, b"bundle")
@@ -528,7 +526,7 @@ async def test_duplicate_envelopes_are_stored_once(
 
 @pytest.mark.asyncio
 async def test_unknown_routes_and_methods_answer_grpc_json(
-    node: Node, http: aiohttp.ClientSession
+    node: RunningNode, http: aiohttp.ClientSession
 ) -> None:
     async with http.post(node.url + "/message/v1/nope", data="{}") as response:
         assert response.status == 404

@@ -13,7 +13,8 @@ import aiohttp
 import pytest
 
 from app.xmtpnode import EmbeddedNode, serve
-from tests.node.conftest import REPO_ROOT, envelope_json, publish, stored
+from tests.support.message_api import envelope_json, publish, stored
+from tests.support.paths import REPO_ROOT
 
 T0 = 1_700_000_000_000_000_000
 TOPIC = "/xmtp/0/m-" + "e" * 64 + "/proto"

@@ -11,7 +11,9 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.node.conftest import Node, b64, envelope_json, post, publish, stored
+from tests.support.message_api import b64, envelope_json, post, publish, stored
+from tests.support.node import RunningNode
+from tests.support.waiting import async_wait_until
 
 T0 = 1_700_000_000_000_000_000
 TOPIC_A = "/xmtp/0/m-" + "a" * 64 + "/proto"
@@ -59,7 +61,7 @@ async def subscribe(
 
 @pytest.mark.asyncio
 async def test_subscribe_streams_new_envelopes_of_its_topics_only(
-    node: Node, http: aiohttp.ClientSession, alice_token: str
+    node: RunningNode, http: aiohttp.ClientSession, alice_token: str
 ) -> None:
     await publish(http, node.url, alice_token, envelope_json(TOPIC_A, T0, b"before"))
     async with subscribe(http, node.url, [TOPIC_A, EPHEMERAL]) as stream:
@@ -81,7 +83,7 @@ async def test_subscribe_streams_new_envelopes_of_its_topics_only(
 
 @pytest.mark.asyncio
 async def test_repeated_publish_is_not_relayed_again(
-    node: Node, http: aiohttp.ClientSession, alice_token: str
+    node: RunningNode, http: aiohttp.ClientSession, alice_token: str
 ) -> None:
     async with subscribe(http, node.url, [TOPIC_A]) as stream:
         envelope = envelope_json(TOPIC_A, T0, b"once")
@@ -95,7 +97,7 @@ async def test_repeated_publish_is_not_relayed_again(
 
 @pytest.mark.asyncio
 async def test_subscribe_all_sees_every_topic(
-    node: Node, http: aiohttp.ClientSession, alice_token: str
+    node: RunningNode, http: aiohttp.ClientSession, alice_token: str
 ) -> None:
     async with subscribe(http, node.url, None) as stream:
         sent = [
@@ -110,7 +112,7 @@ async def test_subscribe_all_sees_every_topic(
 @pytest.mark.asyncio
 @pytest.mark.parametrize("topic", [EPHEMERAL, EPHEMERAL_V1])
 async def test_ephemeral_topics_are_relayed_not_stored(
-    node: Node, http: aiohttp.ClientSession, alice_token: str, topic: str
+    node: RunningNode, http: aiohttp.ClientSession, alice_token: str, topic: str
 ) -> None:
     async with subscribe(http, node.url, [topic]) as stream:
         envelope = envelope_json(topic, T0, b"typing...")
@@ -122,7 +124,7 @@ async def test_ephemeral_topics_are_relayed_not_stored(
 
 @pytest.mark.asyncio
 async def test_ephemeral_publish_still_needs_a_token(
-    node: Node, http: aiohttp.ClientSession
+    node: RunningNode, http: aiohttp.ClientSession
 ) -> None:
     async with subscribe(http, node.url, [EPHEMERAL]) as stream:
         reply = await publish(http, node.url, None, envelope_json(EPHEMERAL, T0, b"x"))
@@ -133,29 +135,25 @@ async def test_ephemeral_publish_still_needs_a_token(
 
 @pytest.mark.asyncio
 async def test_subscription_ends_when_the_client_leaves(
-    node: Node, http: aiohttp.ClientSession
+    node: RunningNode, http: aiohttp.ClientSession
 ) -> None:
     async with subscribe(http, node.url, [TOPIC_A]):
         assert len(node.server.broker) == 1
     await http.close()  # drop the pooled connection too
-    for _ in range(40):
-        if len(node.server.broker) == 0:
-            break
-        await asyncio.sleep(0.1)
-    assert len(node.server.broker) == 0
+    await async_wait_until(lambda: len(node.server.broker) == 0, timeout=4)
 
 
 @pytest.mark.asyncio
 async def test_streams_end_cleanly_when_the_node_stops(
-    node: Node, http: aiohttp.ClientSession
+    node: RunningNode, http: aiohttp.ClientSession
 ) -> None:
     async with subscribe(http, node.url, [TOPIC_A]) as stream:
-        stopping = asyncio.create_task(node.server.stop())
+        stopping = asyncio.create_task(asyncio.to_thread(node.stop))
         assert await stream.at_eof()
         await asyncio.wait_for(stopping, 5)
 
 
 @pytest.mark.asyncio
-async def test_subscribe_needs_a_topic(node: Node, http: aiohttp.ClientSession) -> None:
+async def test_subscribe_needs_a_topic(node: RunningNode, http: aiohttp.ClientSession) -> None:
     reply = await post(http, node.url, "/message/v1/subscribe", {"contentTopics": []})
     assert (reply.status, reply.json["code"]) == (400, 3)
