@@ -8,24 +8,23 @@ session break each other, see shared/design.md)::
 ``make unit`` runs both invocations.  A plain ``pytest`` (pytest-asyncio loaded) skips this
 directory at collection (``pytest_ignore_collect`` below) instead of failing in it, and
 ``test_collection.py`` reports the whole directory as one skip whose reason names the command.
+The helpers that drive the app (``App``, ``Runner``) are in ``tests/support/companion.py``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import os
-import secrets
-from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest
 
-T = TypeVar("T")
+from tests.support.companion import App, AppFactory, Runner
+from tests.support.node import RunningNode
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
@@ -50,137 +49,15 @@ def qloop(qapp: Any) -> Iterator[asyncio.AbstractEventLoop]:
 
 @pytest.fixture(scope="session")
 def shared_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """One real node (embedded, on loopback) for tests that do not stop it."""
-    from app.xmtpnode.embedded import EmbeddedNode
-
-    with EmbeddedNode(db_path=tmp_path_factory.mktemp("node") / "node.sqlite3") as node:
-        assert node.url is not None
+    """The URL of one real node (a ``RunningNode``) for the whole session: tests that do not
+    stop their node share it, each with a fresh account."""
+    with RunningNode(tmp_path_factory.mktemp("node") / "node.sqlite3") as node:
         yield node.url
-
-
-class Runner:
-    """Run a coroutine on the qasync loop while pytest-qt pumps Qt (and so asyncio)."""
-
-    def __init__(self, qtbot: Any, loop: asyncio.AbstractEventLoop) -> None:
-        self.qtbot = qtbot
-        self.loop = loop
-
-    def start(self, coro: Awaitable[T]) -> asyncio.Future[T]:
-        return asyncio.ensure_future(coro, loop=self.loop)
-
-    def wait(self, future: asyncio.Future[T], timeout: float = 30.0) -> T:
-        self.qtbot.waitUntil(future.done, timeout=int(timeout * 1000))
-        return future.result()
-
-    def __call__(self, coro: Awaitable[T], timeout: float = 30.0) -> T:
-        return self.wait(self.start(coro), timeout)
 
 
 @pytest.fixture
 def run(qtbot: Any, qloop: asyncio.AbstractEventLoop) -> Runner:
     return Runner(qtbot, qloop)
-
-
-PASSWORD = "correct horse"
-
-
-def make_keystore(directory: Path, password: str = PASSWORD) -> tuple[Path, str]:
-    """A real V3 keystore made with eth-account (scrypt with a small n, for speed)."""
-    from eth_account import Account
-
-    key = secrets.token_bytes(32)
-    document = Account.encrypt(key, password, kdf="scrypt", iterations=1 << 10)
-    path = directory / f"UTC--{secrets.token_hex(4)}.json"
-    path.write_text(json.dumps(document))
-    return path, Account.from_key(key).address
-
-
-@dataclass(frozen=True)
-class Prompt:
-    """What a signature prompt showed (the dialog itself is deleted once answered)."""
-
-    title: str
-    request: Any
-    text: str
-    account: str
-    key_hex: str
-
-
-@dataclass
-class App:
-    """A running companion: its context, window and helpers to drive it like a person."""
-
-    context: Any
-    window: Any
-    run: Runner
-    qtbot: Any
-    prompts: list[Any]
-    answered: int = 0
-
-    @property
-    def ops(self) -> Any:
-        return self.context.operations
-
-    def __post_init__(self) -> None:
-        self.started = 0
-        self.expected = 0
-        self.ops.started.connect(self._started)
-
-    def _started(self, _label: str) -> None:
-        self.started += 1
-
-    def click(self, widget: Any) -> None:
-        """Click a widget that starts an operation (``wait_idle`` then waits for its end)."""
-        from app.companion.qt import Qt
-
-        self.expected = self.started + 1
-        self.qtbot.mouseClick(widget, Qt.MouseButton.LeftButton)
-
-    def wait_idle(self, timeout: float = 30.0) -> None:
-        """Wait until the operation started by the last ``click`` has finished."""
-        self.qtbot.waitUntil(
-            lambda: self.started >= self.expected and not self.ops.busy,
-            timeout=int(timeout * 1000),
-        )
-
-    def answer(self, approve: bool = True, timeout: float = 20.0) -> Any:
-        """Wait for the next signature prompt and click Approve (or Reject)."""
-        from app.companion.qt import Qt
-
-        prompter = self.context.prompter
-        index = self.answered
-
-        def shown() -> bool:
-            assert self.ops.busy, f"no prompt: the operation ended with {self.ops.last_error}"
-            return len(self.prompts) > index and prompter.current is self.prompts[index]
-
-        self.qtbot.waitUntil(shown, timeout=int(timeout * 1000))
-        self.answered += 1
-        dialog = prompter.current
-        assert dialog.isVisible()
-        seen_prompt = Prompt(
-            dialog.windowTitle(),
-            dialog.request,
-            dialog.text_box.toPlainText(),
-            dialog.account_field.text(),
-            dialog.key_field.text(),
-        )
-        target = dialog.approve_button if approve else dialog.reject_button
-        self.qtbot.mouseClick(target, Qt.MouseButton.LeftButton)
-        self.qtbot.waitUntil(lambda: prompter.current is not dialog, timeout=5000)
-        return seen_prompt
-
-    def unlock_keystore(self, path: Path, password: str) -> None:
-        view = self.window.screens.connect
-        view.keystore_path.setText(str(path))
-        view.keystore_password.setText(password)
-        self.click(view.unlock_button)
-
-    def shutdown(self) -> None:
-        self.run(self.context.shutdown(), timeout=30)
-
-
-AppFactory = Callable[..., App]
 
 
 @pytest.fixture

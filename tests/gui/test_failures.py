@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from app.companion.qt import Qt
-from tests.gui.conftest import make_keystore
+from tests.support.keystores import make_keystore
 
 
 def test_reject_in_the_prompt_then_try_again(make_app: Any, tmp_path: Path) -> None:

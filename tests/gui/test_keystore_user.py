@@ -7,7 +7,7 @@ from typing import Any
 
 from app.companion.qt import Qt
 from app.keyengine.texts import SignaturePurpose, classify_text
-from tests.gui.conftest import make_keystore
+from tests.support.keystores import make_keystore
 
 
 def test_new_keystore_identity_then_two_rotations(make_app: Any, tmp_path: Path) -> None:

@@ -54,9 +54,10 @@ def test_hundred_thousand_prekeys_load_lazily_and_scroll(qtbot: Any) -> None:
     assert table.verticalHeader().sectionResizeMode(0).name == "Fixed"
     for target in (ROWS // 2, ROWS - 1, 0, ROWS - 1):
         table.scrollTo(model.index(target, 0))
-        qtbot.wait(10)
+        qtbot.waitUntil(lambda row=target: row in source.made, timeout=5000)  # painted
     table.verticalScrollBar().setValue(table.verticalScrollBar().maximum())
-    qtbot.wait(10)
+    top = table.rowAt(0)
+    qtbot.waitUntil(lambda: top in source.made, timeout=5000)
     # Only (about) the rows that were on screen were ever computed.
     assert ROWS - 1 in source.made
     assert 0 < len(source.made) < 500
@@ -69,12 +70,16 @@ def test_walletconnect_through_the_factory_seam(make_app: Any) -> None:
     """A fake factory stands in for WalletConnect (the official-SDK test plugs in here)."""
     wallet = RawKeySigner(os.urandom(32))
     calls: list[WalletConnectOptions] = []
+    # The remote wallet acts when the test says so: it scans the code once the test has seen
+    # it, and answers the first request once the test has seen the prompt.
+    scanned = asyncio.Event()
+    answering = asyncio.Event()
 
-    class SlowWallet:
+    class RemoteWallet:
         address = wallet.address
 
         async def sign_personal(self, text: str) -> bytes:
-            await asyncio.sleep(0.05)
+            await answering.wait()
             return await wallet.sign_personal(text)
 
     async def factory(options: WalletConnectOptions) -> Any:
@@ -83,8 +88,8 @@ def test_walletconnect_through_the_factory_seam(make_app: Any) -> None:
         options.on_event(
             type("E", (), {"kind": "pairing_uri", "uri": uri, "expires_at": time.time() + 300})()
         )
-        await asyncio.sleep(0.3)
-        return SlowWallet()
+        await scanned.wait()
+        return RemoteWallet()
 
     app = make_app(walletconnect=factory)
     view = app.window.screens.connect
@@ -96,6 +101,7 @@ def test_walletconnect_through_the_factory_seam(make_app: Any) -> None:
     assert view.qr_label.pixmap() is not None and not view.qr_label.pixmap().isNull()
     assert view.wc_link.text().startswith("wc:")
     assert "expires in 4:5" in view.wc_countdown.text() or "5:00" in view.wc_countdown.text()
+    scanned.set()
     # Remote wallets: the prompt shows the text and waits; nothing to approve in the app.
     app.qtbot.waitUntil(lambda: app.context.prompter.current is not None, timeout=5000)
     dialog = app.context.prompter.current
@@ -103,6 +109,7 @@ def test_walletconnect_through_the_factory_seam(make_app: Any) -> None:
     assert "Approve in your wallet" in " ".join(
         w.text() for w in dialog.findChildren(type(view.wc_countdown))
     )
+    answering.set()
     app.wait_idle()
     assert app.ops.last_error is None
     assert app.context.accounts.current.address == wallet.address
@@ -153,7 +160,7 @@ def test_version_and_help() -> None:
 
 
 def test_remember_keys_off_keeps_nothing_secret(make_app: Any, tmp_path: Path) -> None:
-    from tests.gui.conftest import make_keystore
+    from tests.support.keystores import make_keystore
 
     app = make_app(secrets_store=None)
     assert not app.context.engine.vault.remembers_keys

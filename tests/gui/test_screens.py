@@ -8,7 +8,8 @@ from typing import Any
 
 from app.companion.qt import QAbstractButton, QAbstractItemView, QLineEdit, Qt
 from app.keyengine.crypto.ethereum import to_checksum_address
-from tests.gui.conftest import App, make_keystore
+from tests.support.companion import App
+from tests.support.keystores import make_keystore
 
 
 def connect(app: App, tmp_path: Path) -> str:
