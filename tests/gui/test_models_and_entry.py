@@ -14,8 +14,8 @@ from app.companion.viewmodels.prekeys import PreKeyRow, PreKeyTableModel
 from app.companion.views.prekeys import make_table
 from app.companion.walletconnect import WalletConnectOptions
 from app.keyengine.wallets import RawKeySigner
+from tests.support.paths import REPO_ROOT
 
-REPO = Path(__file__).resolve().parents[2]
 ROWS = 100_000
 
 
@@ -123,7 +123,7 @@ def test_missing_display_is_explained(tmp_path: Path) -> None:
     env.pop("QT_QPA_PLATFORM", None)
     done = subprocess.run(
         [sys.executable, "-m", "app.companion.main", "--data-dir", str(tmp_path)],
-        cwd=REPO,
+        cwd=REPO_ROOT,
         env=env,
         capture_output=True,
         text=True,
@@ -140,7 +140,7 @@ def test_version_and_help() -> None:
     for option, expected in (("--version", "xmtp-companion 0"), ("--help", "--data-dir DIR")):
         done = subprocess.run(
             [sys.executable, "-m", "app.companion.main", option],
-            cwd=REPO,
+            cwd=REPO_ROOT,
             capture_output=True,
             text=True,
             timeout=60,
@@ -150,7 +150,7 @@ def test_version_and_help() -> None:
         assert expected in done.stdout
     done = subprocess.run(
         [sys.executable, "-m", "app.companion.main", "--help"],
-        cwd=REPO,
+        cwd=REPO_ROOT,
         capture_output=True,
         text=True,
         timeout=60,
