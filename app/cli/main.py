@@ -36,6 +36,7 @@ from app.keyengine.bundles import PrivateKeyBundleV1
 from app.keyengine.contact import ContactBundle
 from app.keyengine.encrypted_bundle import EncryptedPrivateKeyBundle, decrypt_bundle, encrypt_bundle
 from app.keyengine.errors import DecryptionFailed, KeyEngineError
+from app.walletconnect.errors import WalletConnectError
 from app.keyengine.prekeys import generate_identity
 from app.keyengine.texts import SignatureRequest
 from app.keyengine.wallets import WalletSigner
@@ -240,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
         return handler(args)
     except CliError as exc:
         print_error(str(exc))
-    except KeyEngineError as exc:
+    except (KeyEngineError, WalletConnectError) as exc:
         print_error(str(exc))
     except OSError as exc:
         print_error(_os_error_message(exc))

@@ -14,6 +14,7 @@ from app.companion.viewmodels.prekeys import PreKeyRow, PreKeyTableModel
 from app.companion.views.prekeys import make_table
 from app.companion.walletconnect import WalletConnectOptions
 from app.keyengine.wallets import RawKeySigner
+from app.walletconnect.events import PairingUriReady
 
 REPO = Path(__file__).resolve().parents[2]
 ROWS = 100_000
@@ -80,9 +81,7 @@ def test_walletconnect_through_the_factory_seam(make_app: Any) -> None:
     async def factory(options: WalletConnectOptions) -> Any:
         calls.append(options)
         uri = "wc:" + "ab" * 32 + "@2?relay-protocol=irn&symKey=" + "cd" * 32
-        options.on_event(
-            type("E", (), {"kind": "pairing_uri", "uri": uri, "expires_at": time.time() + 300})()
-        )
+        options.on_event(PairingUriReady(uri=uri, expires_at=int(time.time()) + 300))
         await asyncio.sleep(0.3)
         return SlowWallet()
 

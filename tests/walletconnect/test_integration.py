@@ -13,7 +13,8 @@ from app.keyengine.keys import Signature
 from app.keyengine.texts import SignaturePurpose, create_identity_text, enable_identity_text
 from app.keyengine.vault import MemoryStore, VaultError
 from app.keyengine.wallets.base import WalletSigner, recover_personal_sign_address
-from app.keyengine.wallets.walletconnect.errors import (
+from app.keyengine.wallets.walletconnect import Signed, SignRequested, WalletConnectSigner
+from app.walletconnect.errors import (
     NoSession,
     PairingExpired,
     ProtocolViolation,
@@ -23,18 +24,18 @@ from app.keyengine.wallets.walletconnect.errors import (
     SessionRefused,
     UserRejected,
 )
-from app.keyengine.wallets.walletconnect.events import (
+from app.walletconnect.events import (
     Expired,
     PairingUriReady,
     Rejected,
     SessionApproved,
-    SessionChanged,
     SessionEnded,
-    Signed,
-    SignRequested,
+    SessionExtended,
+    SessionUpdated,
+    WalletEvent,
 )
-from app.keyengine.wallets.walletconnect.signer import WalletConnectSigner
-from app.keyengine.wallets.walletconnect.store import SessionStore
+from app.walletconnect.store import SessionStore
+from tests.support.wc_relay import REJECTED_PROJECT, LoopbackRelay
 from tests.walletconnect.conftest import (
     FAST,
     PROJECT_ID,
@@ -46,7 +47,6 @@ from tests.walletconnect.conftest import (
     pair,
 )
 from tests.walletconnect.fake_wallet import FakeWallet
-from tests.walletconnect.relay import REJECTED_PROJECT, LoopbackRelay
 
 CREATE_TEXT = create_identity_text(bytes.fromhex("04" + "ab" * 64))
 ENABLE_TEXT = enable_identity_text(bytes(range(32)))
@@ -368,7 +368,7 @@ async def test_request_expiry(
         with pytest.raises(RequestExpired):
             await asyncio.wait_for(task, 5)
         assert isinstance(events.events[-1], Expired) and events.events[-1].what == "request"
-        assert not signer.client._pending
+        assert signer.client.pending_requests == 0
         await wallet.sign(request)  # a late answer is ignored
         await asyncio.sleep(0.1)
     finally:
@@ -409,7 +409,7 @@ async def test_cancelling_a_request_cleans_up(
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert not connected.client._pending
+    assert connected.client.pending_requests == 0
     await wallet.sign(stale)  # answering the cancelled request changes nothing
     signature = await _sign_with(wallet, connected, CREATE_TEXT)
     assert _recovers_to(CREATE_TEXT, signature) == wallet.address
@@ -485,8 +485,14 @@ async def test_pings_extend_update_and_events(
     assert connected.address == wallet.address
 
     assert (await wallet.emit_event("accountsChanged", [wallet.address]))["result"] is True  # type: ignore[index]
-    changes = [e.what for e in events.events if isinstance(e, SessionChanged)]
-    assert changes == ["extended", "extended", "updated", "accountsChanged"]
+    changes = [
+        type(e)
+        for e in events.events
+        if isinstance(e, SessionExtended | SessionUpdated | WalletEvent)
+    ]
+    assert changes == [SessionExtended, SessionExtended, SessionUpdated, WalletEvent]
+    wallet_event = events.events[-1]
+    assert isinstance(wallet_event, WalletEvent) and wallet_event.name == "accountsChanged"
 
 
 @pytest.mark.asyncio
@@ -497,7 +503,7 @@ async def test_wallet_switching_the_session_to_another_account(
     namespaces = {"eip155": {"methods": ["personal_sign"], "accounts": [f"eip155:1:{other}"]}}
     assert (await wallet.update(namespaces))["result"] is True  # type: ignore[index]
     updated = events.events[-1]
-    assert isinstance(updated, SessionChanged) and updated.address.lower() == other
+    assert isinstance(updated, SessionUpdated) and updated.address.lower() == other
     before = len(relay.published)
     with pytest.raises(WrongWallet, match="connect again"):
         await connected.sign_personal(CREATE_TEXT)

@@ -9,15 +9,18 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 
-from app.keyengine.wallets.walletconnect.crypto import ClientKey, message_id
-from app.keyengine.wallets.walletconnect.errors import (
+from app.walletconnect.crypto import message_id
+from app.walletconnect.errors import (
     RelayError,
     RelayRejected,
     RelayUnavailable,
 )
-from app.keyengine.wallets.walletconnect.relay import RelayClient, RelayMessage
+from app.walletconnect.events import Reconnected, Reconnecting
+from app.walletconnect.relay import RelayClient, RelayState
+from app.walletconnect.relay_auth import ClientKey
+from app.walletconnect.relay_inbox import RelayMessage
+from tests.support.wc_relay import LoopbackRelay
 from tests.walletconnect.conftest import FAST, PROJECT_ID, eventually
-from tests.walletconnect.relay import LoopbackRelay
 
 TOPIC = "ab" * 32
 
@@ -169,22 +172,22 @@ async def test_reconnect_resubscribes_and_reports(
     relay: LoopbackRelay, publisher: RelayClient
 ) -> None:
     inbox = Inbox()
-    states: list[str] = []
+    states: list[RelayState] = []
     client = RelayClient(
         relay.url,
         PROJECT_ID,
         ClientKey.generate(),
         on_message=inbox,
-        on_state=lambda name, data: states.append(name),
+        on_state=states.append,
         options=FAST,
     )
     await client.start([TOPIC])
     try:
         relay.block(client.client_id)
-        await eventually(lambda: "reconnecting" in states)
+        await eventually(lambda: any(isinstance(s, Reconnecting) for s in states))
         await publisher.publish(TOPIC, "d2hpbGUgYXdheQ==", ttl=300, tag=1)
         relay.unblock(client.client_id)
-        await eventually(lambda: "reconnected" in states)
+        await eventually(lambda: any(isinstance(s, Reconnected) for s in states))
         await eventually(lambda: len(inbox.messages) == 1)
         await publisher.publish(TOPIC, "YWZ0ZXI=", ttl=300, tag=1)  # live again: resubscribed
         await eventually(lambda: len(inbox.messages) == 2)

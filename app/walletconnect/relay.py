@@ -1,20 +1,19 @@
 """One websocket to the WalletConnect relay: JSON-RPC, subscriptions, and reconnection.
 
-The relay is a pub/sub service with per-topic mailboxes that only ever sees topics and
-encrypted envelopes.  ``RelayClient`` keeps a single connection and hides its failures from the
-session layer:
+The relay is a pub/sub service with per-topic mailboxes that sees only topics and envelopes.
+``RelayClient`` keeps one connection and hides its failures from the session layer:
 
 * requests are matched to responses by id; a request whose connection drops is sent again on
   the next connection (publishes are idempotent for the peer, which drops redeliveries);
-* every ``irn_subscription`` is acknowledged, deduplicated by ``sha256(message)`` and handed to
-  one dispatcher task in arrival order, so handlers never race each other;
+* every ``irn_subscription`` is acknowledged and handed to the ``Inbox`` (``relay_inbox``),
+  which drops redeliveries and calls the handler in arrival order;
 * after a lost connection it reconnects with exponential backoff, then ``irn_batchSubscribe``s
   every live topic and ``irn_batchFetchMessages`` what arrived meanwhile;
 * a relay that refuses us (close code 3000, HTTP 401/403: bad project id or origin) is final:
   retrying would only hide the configuration error from the user.
 
-Websocket pings from the relay are answered by ``websockets`` itself; we ping too, so a dead
-connection is noticed within ``ping_interval + ping_timeout`` seconds.
+``websockets`` answers the relay's pings; we ping too, so a dead connection is noticed within
+``ping_interval + ping_timeout`` seconds.  Configuration and the handshake are ``relay_config``.
 """
 
 from __future__ import annotations
@@ -24,100 +23,38 @@ import contextlib
 import itertools
 import json
 import logging
-import os
-import platform
 import random
 import time
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any, Final
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
+from websockets.asyncio.client import ClientConnection
+from websockets.exceptions import ConnectionClosed
 
-from app.keyengine.wallets.walletconnect.crypto import (
-    ClientKey,
-    message_id,
-    new_jwt_subject,
-    relay_jwt,
+from app.walletconnect.constants import REJECTED_CLOSE_CODE, UNSUBSCRIBE_TIMEOUT
+from app.walletconnect.errors import RelayError, RelayRejected, RelayUnavailable
+from app.walletconnect.events import Reconnected, Reconnecting, RelayRefused
+from app.walletconnect.relay_auth import ClientKey, new_jwt_subject, relay_jwt
+from app.walletconnect.relay_config import (
+    USER_AGENT,
+    RelayOptions,
+    build_relay_url,
+    open_connection,
 )
-from app.keyengine.wallets.walletconnect.errors import (
-    ProjectIdMissing,
-    RelayError,
-    RelayRejected,
-    RelayUnavailable,
-)
+from app.walletconnect.relay_inbox import Inbox, MessageHandler
+from app.walletconnect.tasks import discard_future
 
 log = logging.getLogger(__name__)
 
-DEFAULT_RELAY_URL: Final = "wss://relay.walletconnect.org"
-PROJECT_ID_ENV: Final = "XMTP_COMPANION_WC_PROJECT_ID"
-USER_AGENT: Final = f"wc-2/python-xmtp-key-companion-1/{platform.system().lower()}/desktop"
-REJECTED_CLOSE_CODE: Final = 3000
-_DEDUPE_CAPACITY: Final = 4096
 _MAX_FETCH_ROUNDS: Final = 50
 
-
-def resolve_project_id(explicit: str | None = None) -> str:
-    """The project id to use: ``explicit`` (settings / CLI), else ``$XMTP_COMPANION_WC_PROJECT_ID``.
-
-    The production relay refuses connections without one (close 3000), so a missing id is
-    reported before we try.
-    """
-    for candidate in (explicit, os.environ.get(PROJECT_ID_ENV)):
-        if candidate is not None and candidate.strip():
-            return candidate.strip()
-    raise ProjectIdMissing(
-        "no WalletConnect project id: set one in the settings, pass --wc-project-id, "
-        f"or set ${PROJECT_ID_ENV} (get one from the Reown dashboard)"
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class RelayMessage:
-    """One envelope the relay delivered on a topic we subscribed to."""
-
-    topic: str
-    message: str
-    published_at: int
-    tag: int
-
-
-@dataclass(frozen=True, slots=True)
-class RelayOptions:
-    """Timings of the relay connection (tests shorten them)."""
-
-    request_timeout: float = 30.0
-    """Seconds a relay request may take in total, reconnections included."""
-    attempt_timeout: float = 10.0
-    """Seconds one attempt waits for the relay's answer before asking again."""
-    open_timeout: float = 10.0
-    backoff_initial: float = 0.5
-    backoff_max: float = 30.0
-    ping_interval: float | None = 20.0
-    ping_timeout: float | None = 20.0
-
-
-MessageHandler = Callable[[RelayMessage], Awaitable[None]]
-StateHandler = Callable[[str, dict[str, Any]], None]
-"""Called with ``("reconnecting", {"attempt", "delay", "reason"})``, ``("reconnected", {})``
-or ``("rejected", {"reason"})``."""
+RelayState = Reconnecting | Reconnected | RelayRefused
+StateHandler = Callable[[RelayState], None]
+"""Told when the connection is lost and retried, comes back, or is refused for good."""
 
 
 class _ConnectionLost(Exception):
     """Internal: the connection a request was sent on is gone; send it again."""
-
-
-def build_relay_url(relay_url: str, project_id: str, auth: str, user_agent: str) -> str:
-    """The relay URL with ``auth``, ``projectId``, ``ua`` and ``useOnCloseEvent`` (sorted)."""
-    parts = urlsplit(relay_url)
-    if parts.scheme not in ("ws", "wss") or not parts.netloc:
-        raise RelayError(f"relay URL must be ws:// or wss://, got {relay_url!r:.200}")
-    query = dict(parse_qsl(parts.query))
-    query.update(auth=auth, projectId=project_id, ua=user_agent, useOnCloseEvent="true")
-    return urlunsplit(parts._replace(query=urlencode(sorted(query.items()))))
 
 
 class RelayClient:
@@ -138,20 +75,17 @@ class RelayClient:
         self.relay_url = relay_url
         self._project_id = project_id
         self._client_key = client_key
-        self._on_message = on_message
         self._on_state = on_state
         self._options = options or RelayOptions()
         self._user_agent = user_agent
         self._jwt_sub = new_jwt_subject()
         self._topics: dict[str, str | None] = {}  # topic -> subscription id (None: not yet)
-        self._seen: OrderedDict[str, None] = OrderedDict()
         self._pending: dict[str, asyncio.Future[Any]] = {}
         self._ids = itertools.count(random.randrange(1_000_000))  # noqa: S311 - not a secret
         self._ws: ClientConnection | None = None
         self._connected = asyncio.Event()
-        self._inbox: asyncio.Queue[RelayMessage] = asyncio.Queue()
+        self._inbox = Inbox(on_message, self._topics)
         self._runner: asyncio.Task[None] | None = None
-        self._dispatcher: asyncio.Task[None] | None = None
         self._fatal: RelayUnavailable | None = None
         self._closed = False
 
@@ -173,15 +107,14 @@ class RelayClient:
     async def start(self, topics: tuple[str, ...] | list[str] = ()) -> None:
         """Connect, subscribe to ``topics`` and fetch their mailboxes.
 
-        Raises ``RelayUnavailable`` (``RelayRejected``) when the first connection fails: the
-        user should hear at once that the relay or the project id is wrong.  Later drops are
-        retried until ``close()``.
+        ``RelayUnavailable`` (``RelayRejected``) if the first connection fails: the user hears
+        at once that the relay or project id is wrong.  Later drops are retried until ``close()``.
         """
         if self._runner is not None:
             raise RuntimeError("relay client already started")
         for topic in topics:
             self._topics.setdefault(topic, None)
-        self._dispatcher = asyncio.create_task(self._dispatch_loop(), name="wc-relay-dispatch")
+        self._inbox.start()
         first: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._runner = asyncio.create_task(self._run(first), name="wc-relay-connection")
         try:
@@ -196,7 +129,8 @@ class RelayClient:
         self._fail_pending(RelayUnavailable("the relay connection was closed"))
         self._wake_waiters()
         current = asyncio.current_task()
-        tasks = [t for t in (self._runner, self._dispatcher) if t is not None and t is not current]
+        running = (self._runner, self._inbox.task)
+        tasks = [t for t in running if t is not None and t is not current]
         for task in tasks:
             task.cancel()
         ws, self._ws = self._ws, None
@@ -210,7 +144,7 @@ class RelayClient:
 
     async def wait_idle(self) -> None:
         """Return once every message received so far has been handled."""
-        await self._inbox.join()
+        await self._inbox.wait_idle()
 
     async def subscribe(self, topic: str) -> None:
         """Subscribe to ``topic`` (kept across reconnections until ``unsubscribe``)."""
@@ -229,7 +163,9 @@ class RelayClient:
         sub_id = self._topics.pop(topic, None)
         if sub_id is not None and self.connected:
             with contextlib.suppress(RelayError):
-                await self.request("irn_unsubscribe", {"topic": topic, "id": sub_id}, timeout=5)
+                await self.request(
+                    "irn_unsubscribe", {"topic": topic, "id": sub_id}, timeout=UNSUBSCRIBE_TIMEOUT
+                )
 
     async def publish(
         self,
@@ -263,7 +199,7 @@ class RelayClient:
             if not isinstance(result, dict):
                 raise RelayError("irn_batchFetchMessages answered with something else")
             for item in result.get("messages") or []:
-                self._accept(item)
+                self._inbox.accept(item)
             if not result.get("hasMore"):
                 return
 
@@ -326,8 +262,7 @@ class RelayClient:
             raise RelayUnavailable("the relay connection was closed")
 
     def _wake_waiters(self) -> None:
-        """Let requests waiting for a connection see that none will come (closed / rejected):
-        ``set`` resolves every current waiter even though we clear the flag at once."""
+        """Wake requests waiting for a connection that will not come (closed / rejected)."""
         if not self._connected.is_set():
             self._connected.set()
             self._connected.clear()
@@ -341,28 +276,9 @@ class RelayClient:
     # -- connection loop ----------------------------------------------------------------------
 
     async def _open(self) -> ClientConnection:
-        url = build_relay_url(
-            self.relay_url,
-            self._project_id,
-            relay_jwt(self._client_key, sub=self._jwt_sub, aud=self.relay_url),
-            self._user_agent,
-        )
-        try:
-            return await connect(
-                url,
-                open_timeout=self._options.open_timeout,
-                ping_interval=self._options.ping_interval,
-                ping_timeout=self._options.ping_timeout,
-                close_timeout=2,
-                max_size=2**22,
-            )
-        except InvalidStatus as exc:
-            status = exc.response.status_code
-            if status in (401, 403):
-                raise RelayRejected(f"the relay refused the connection (HTTP {status})") from None
-            raise RelayUnavailable(f"the relay answered HTTP {status}") from None
-        except (OSError, TimeoutError, WebSocketException) as exc:
-            raise RelayUnavailable(f"cannot reach the relay: {type(exc).__name__}") from None
+        auth = relay_jwt(self._client_key, sub=self._jwt_sub, aud=self.relay_url)
+        url = build_relay_url(self.relay_url, self._project_id, auth, self._user_agent)
+        return await open_connection(url, self._options)
 
     async def _run(self, first: asyncio.Future[None]) -> None:
         attempt = 0
@@ -373,7 +289,7 @@ class RelayClient:
                     self._options.backoff_max, self._options.backoff_initial * 2 ** (attempt - 1)
                 )
                 delay *= random.uniform(0.8, 1.2)  # noqa: S311 - jitter, not a secret
-                self._state("reconnecting", attempt=attempt, delay=delay, reason=reason)
+                self._state(Reconnecting(attempt=attempt, delay=delay, reason=reason))
                 await asyncio.sleep(delay)
             try:
                 ws = await self._open()
@@ -395,7 +311,7 @@ class RelayClient:
                 if not first.done():
                     first.set_result(None)
                 elif attempt:
-                    self._state("reconnected")
+                    self._state(Reconnected())
                 attempt = 0
                 await reader
             except (RelayError, _ConnectionLost) as exc:
@@ -423,7 +339,7 @@ class RelayClient:
         self._fatal = error
         self._fail_pending(error)
         self._wake_waiters()
-        self._state("rejected", reason=str(error))
+        self._state(RelayRefused(str(error)))
         if not first.done():
             first.set_exception(error)
 
@@ -440,10 +356,10 @@ class RelayClient:
         # (handled by the loop), not wait for a reconnection only this loop can make.
         await self._fetch(topics, self._request_once)
 
-    def _state(self, name: str, **data: Any) -> None:
+    def _state(self, event: RelayState) -> None:
         if self._on_state is not None:
             try:
-                self._on_state(name, data)
+                self._on_state(event)
             except Exception:
                 log.exception("relay state handler failed")
 
@@ -468,18 +384,8 @@ class RelayClient:
 
     async def _handle_frame(self, ws: ClientConnection, frame: dict[str, Any]) -> None:
         if "method" in frame:
-            method = frame.get("method")
-            frame_id = frame.get("id")
-            if method == "irn_subscription":
-                params = frame.get("params")
-                data = params.get("data") if isinstance(params, dict) else None
-                if isinstance(data, dict):
-                    self._accept(data)
-                answer: dict[str, Any] = {"id": frame_id, "jsonrpc": "2.0", "result": True}
-            else:
-                error = {"code": -32601, "message": "Method not found"}
-                answer = {"id": frame_id, "jsonrpc": "2.0", "error": error}
-            if frame_id is not None:
+            answer = self._inbox.answer_relay_request(frame)
+            if answer is not None:
                 with contextlib.suppress(ConnectionClosed):
                     await ws.send(json.dumps(answer, separators=(",", ":")))
             return
@@ -492,47 +398,3 @@ class RelayClient:
             future.set_exception(RelayError(f"the relay answered an error: {text!s:.200}"))
         else:
             future.set_result(frame.get("result"))
-
-    def _accept(self, data: dict[str, Any]) -> None:
-        topic, message = data.get("topic"), data.get("message")
-        if not isinstance(topic, str) or not isinstance(message, str):
-            return
-        if topic not in self._topics:
-            return
-        key = message_id(message)
-        if key in self._seen:
-            return
-        self._seen[key] = None
-        if len(self._seen) > _DEDUPE_CAPACITY:
-            self._seen.popitem(last=False)
-        published = data.get("publishedAt")
-        tag = data.get("tag")
-        self._inbox.put_nowait(
-            RelayMessage(
-                topic=topic,
-                message=message,
-                published_at=published if isinstance(published, int) else 0,
-                tag=tag if isinstance(tag, int) else 0,
-            )
-        )
-
-    async def _dispatch_loop(self) -> None:
-        while True:
-            item = await self._inbox.get()
-            try:
-                await self._on_message(item)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("handling a relay message failed")
-            finally:
-                self._inbox.task_done()
-
-
-def discard_future(future: asyncio.Future[Any]) -> None:
-    """Settle a future nobody will await any more (an exception set while we were still
-    sending would otherwise be logged as "never retrieved")."""
-    if not future.done():
-        future.cancel()
-    elif not future.cancelled():
-        future.exception()
