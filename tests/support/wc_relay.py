@@ -21,8 +21,10 @@ and 3) closely enough for both peers of a Sign session: our Python dApp, the Pyt
   gets a close 3000 like the production relay's "Project not found".
 
 Faults and records for tests: ``block``/``unblock`` (HTTP 503 for a client's new connections),
-``refuse`` (close 3000), ``drop_connections``, ``restart``; ``frames`` (every frame in and
-out), ``published``, ``requests``, ``connections_by_client``, ``delivered``.
+``refuse`` (close 3000), ``drop_connections``, ``restart``, ``dedupe_publishes=False`` (deliver
+a repeated ciphertext again); ``frames`` (every frame in and out), ``published``, ``requests``,
+``connections_by_client``, ``refused_by_client``, ``delivered``, ``unacknowledged()``, so
+tests wait on what happened instead of sleeping.
 
 It is not a product component and never leaves the loopback interface.  Standalone (for the
 JS drivers): ``python -m tests.support.wc_relay --port N``.
@@ -89,8 +91,8 @@ class RelayConnection:
     ws: ServerConnection
     subscriptions: dict[str, str] = field(default_factory=dict)
     """topic -> subscription id (of this connection only)."""
-    inflight: set[str] = field(default_factory=set)
-    """Hashes sent as ``irn_subscription`` and not acknowledged yet."""
+    inflight: set[int] = field(default_factory=set)
+    """``id()`` of stored messages sent as ``irn_subscription`` and not acknowledged yet."""
 
 
 Handler = Callable[[RelayConnection, dict[str, Any]], Awaitable[Any]]
@@ -106,8 +108,11 @@ class LoopbackRelay:
         ping_interval: float | None = 1.0,
         fetch_page_size: int = 50,
         max_ttl: int = 7 * 86400,
+        dedupe_publishes: bool = True,
     ) -> None:
         self.port = port
+        self.dedupe_publishes = dedupe_publishes
+        """False: the same ciphertext published twice is delivered twice (a redelivery)."""
         self.ping_interval = ping_interval
         self.fetch_page_size = fetch_page_size
         self.max_ttl = max_ttl
@@ -120,9 +125,10 @@ class LoopbackRelay:
         self.frames: list[tuple[str, str, dict[str, Any]]] = []  # ("in"|"out", client id, frame)
         self.auth_failures: list[str] = []
         self.connections_by_client: dict[str, int] = {}
+        self.refused_by_client: dict[str, int] = {}  # handshakes refused by ``block``
         self._server: Server | None = None
         self._ids = itertools.count(int(time.time() * 1000) * 1000)
-        self._awaiting_ack: dict[str, tuple[RelayConnection, str]] = {}  # our id -> (to, hash)
+        self._awaiting_ack: dict[str, tuple[RelayConnection, StoredMessage]] = {}  # id -> (to, m)
         self._methods: dict[str, Handler] = {
             "irn_subscribe": self._subscribe_one,
             "irn_batchSubscribe": self._batch_subscribe,
@@ -202,6 +208,10 @@ class LoopbackRelay:
     def methods_seen(self, client_id: str | None = None) -> list[str]:
         return [m for c, m in self.requests if client_id is None or c == client_id]
 
+    def unacknowledged(self, client_id: str) -> int:
+        """Deliveries to ``client_id`` it has not acknowledged yet (0: it has seen everything)."""
+        return sum(1 for to, _ in self._awaiting_ack.values() if to.client_id == client_id)
+
     def published_tags(self, topic: str | None = None) -> list[int]:
         return [p["tag"] for p in self.published if topic is None or p["topic"] == topic]
 
@@ -217,6 +227,7 @@ class LoopbackRelay:
             self.auth_failures.append(str(exc))
             return Response(401, "Unauthorized", Headers(), f"{exc}\n".encode())
         if client_id in self.blocked:
+            self.refused_by_client[client_id] = self.refused_by_client.get(client_id, 0) + 1
             return Response(503, "Service Unavailable", Headers(), b"blocked by the test\n")
         connection.client_id = client_id  # type: ignore[attr-defined]
         connection.project_id = query["projectId"][0]  # type: ignore[attr-defined]
@@ -243,12 +254,16 @@ class LoopbackRelay:
                 elif "result" in frame:
                     acked = self._awaiting_ack.pop(str(frame.get("id")), None)
                     if acked is not None:
-                        acked[0].inflight.discard(acked[1])
-                        self.delivered.setdefault(client.client_id, set()).add(acked[1])
+                        acked[0].inflight.discard(id(acked[1]))
+                        self.delivered.setdefault(client.client_id, set()).add(acked[1].hash)
         except ConnectionClosed:
             pass
         finally:
             self.clients.discard(client)
+            # What this connection never acknowledged is delivered again on the next one.
+            for request_id, (to, _) in list(self._awaiting_ack.items()):
+                if to is client:
+                    del self._awaiting_ack[request_id]
 
     async def _send(self, client: RelayConnection, frame: dict[str, Any]) -> None:
         self.frames.append(("out", client.client_id, frame))
@@ -357,7 +372,7 @@ class LoopbackRelay:
         if not isinstance(topic, str) or not topic or not isinstance(message, str) or not message:
             raise ValueError("topic and message are required")
         self.published.append({**params, "publisher": publisher})
-        if any(m.message == message for m in self._live(topic)):
+        if self.dedupe_publishes and any(m.message == message for m in self._live(topic)):
             return  # the same ciphertext again (a publish retry): keep one copy
         stored = StoredMessage(
             topic=topic,
@@ -373,11 +388,11 @@ class LoopbackRelay:
                 await self._deliver(client, stored)
 
     async def _deliver(self, client: RelayConnection, message: StoredMessage) -> None:
-        if message.hash in client.inflight:
+        if id(message) in client.inflight:
             return
-        client.inflight.add(message.hash)
+        client.inflight.add(id(message))
         request_id = str(next(self._ids))
-        self._awaiting_ack[request_id] = (client, message.hash)
+        self._awaiting_ack[request_id] = (client, message)
         frame = {
             "id": request_id,
             "jsonrpc": "2.0",

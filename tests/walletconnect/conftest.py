@@ -14,6 +14,7 @@ import pytest_asyncio
 from app.keyengine.vault import MemoryStore
 from app.keyengine.wallets.walletconnect import SignerEvent, WalletConnectSigner
 from app.walletconnect.events import PairingUriReady
+from app.walletconnect.relay import RelayClient
 from app.walletconnect.relay_config import RelayOptions
 from app.walletconnect.store import SessionStore
 from tests.support.wc_relay import LoopbackRelay
@@ -45,8 +46,9 @@ class EventLog:
         if isinstance(event, PairingUriReady):
             self.uris.put_nowait(event.uri)
 
-    def kinds(self) -> list[str]:
-        return [event.kind for event in self.events]
+    def types(self) -> list[type]:
+        """The class of every event so far (front ends match on the class, so do tests)."""
+        return [type(event) for event in self.events]
 
     async def next_uri(self, timeout: float = 5) -> str:
         return await asyncio.wait_for(self.uris.get(), timeout)
@@ -151,3 +153,9 @@ async def eventually(condition: Callable[[], object], timeout: float = 5.0) -> N
     async with asyncio.timeout(timeout):
         while not condition():
             await asyncio.sleep(0.01)
+
+
+async def delivered_and_handled(relay: LoopbackRelay, client: RelayClient) -> None:
+    """Wait until ``client`` acknowledged everything the relay sent it and handled it all."""
+    await eventually(lambda: relay.unacknowledged(client.client_id) == 0)
+    await client.wait_idle()
