@@ -36,10 +36,10 @@ from app.keyengine.bundles import PrivateKeyBundleV1
 from app.keyengine.contact import ContactBundle
 from app.keyengine.encrypted_bundle import EncryptedPrivateKeyBundle, decrypt_bundle, encrypt_bundle
 from app.keyengine.errors import DecryptionFailed, KeyEngineError
-from app.walletconnect.errors import WalletConnectError
 from app.keyengine.prekeys import generate_identity
 from app.keyengine.texts import SignatureRequest
 from app.keyengine.wallets import WalletSigner
+from app.walletconnect.errors import WalletConnectError
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1

@@ -35,6 +35,8 @@ class WalletConnectOptions:
     resume_address: str | None = None
     """Resume the remembered session of this account instead of pairing anew."""
     pairing_timeout: float = PAIRING_TIMEOUT_S
+    renewals: int | None = None
+    """Fresh codes shown after the first expired before giving up (``None``: until cancelled)."""
 
 
 WalletConnectFactory = Callable[[WalletConnectOptions], Awaitable[WalletSigner]]
@@ -53,6 +55,7 @@ async def default_walletconnect_factory(options: WalletConnectOptions) -> Wallet
         address=options.resume_address,
         on_event=options.on_event,
         pairing_timeout=options.pairing_timeout,
+        renewals=options.renewals,
     )
 
 

@@ -15,7 +15,6 @@ from app.companion.walletconnect import WalletConnectOptions
 from app.keyengine.flows import Identity
 from app.keyengine.wallets.base import WalletSigner, close_signer
 from app.keyengine.wallets.walletconnect import SignerEvent
-from app.walletconnect.errors import PairingExpired
 from app.walletconnect.events import (
     Expired,
     PairingUriReady,
@@ -24,6 +23,7 @@ from app.walletconnect.events import (
     RelayRefused,
     SessionApproved,
     SessionEnded,
+    Step,
 )
 
 MAX_PAIRING_RENEWALS = 12
@@ -123,23 +123,18 @@ class ConnectViewModel(QObject):
             self._clear_pairing()
 
     async def _pair(self, resume_address: str | None) -> WalletSigner:
+        """Resume or pair through the factory; expired codes are renewed there (announced as
+        ``Expired`` + a new ``PairingUriReady``), ``MAX_PAIRING_RENEWALS`` times at most."""
         settings = self.context.settings
-        renewals = 0
-        while True:
-            options = WalletConnectOptions(
-                relay_url=settings.relay_url,
-                project_id=settings.project_id,
-                secrets=self.context.engine.secret_store,
-                on_event=self.on_walletconnect_event,
-                resume_address=resume_address,
-            )
-            try:
-                return await self.context.walletconnect_factory(options)
-            except PairingExpired:
-                renewals += 1
-                if resume_address is not None or renewals > MAX_PAIRING_RENEWALS:
-                    raise
-                self.wallet_status.emit(self.tr("The code expired; showing a new one."))
+        options = WalletConnectOptions(
+            relay_url=settings.relay_url,
+            project_id=settings.project_id,
+            secrets=self.context.engine.secret_store,
+            on_event=self.on_walletconnect_event,
+            resume_address=resume_address,
+            renewals=MAX_PAIRING_RENEWALS,
+        )
+        return await self.context.walletconnect_factory(options)
 
     def on_walletconnect_event(self, event: SignerEvent) -> None:
         """WalletConnect's typed events, turned into what the Connect screen shows."""
@@ -158,6 +153,8 @@ class ConnectViewModel(QObject):
                 self.wallet_status.emit(self.tr("Connected to {0}.").format(name))
             case Rejected():
                 self.wallet_status.emit(self.tr("The wallet declined."))
+            case Expired(what=Step.PAIRING):
+                self.wallet_status.emit(self.tr("The code expired; showing a new one."))
             case Expired(what=what):
                 self.wallet_status.emit(self.tr("Expired: {0}.").format(str(what)))
             case SessionEnded():

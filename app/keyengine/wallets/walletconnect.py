@@ -161,14 +161,14 @@ class WalletConnectSigner:
     ) -> WalletConnectSigner:
         """Pair a wallet (see ``app.walletconnect.connect.pair``) and sign with it."""
         settings = connecting.ClientSettings(
-            metadata=metadata,
-            relay_url=relay_url,
-            project_id=project_id,
-            chains=chains,
-            on_event=on_event,
-            clock=clock,
-            relay_options=relay_options,
-            propose_with_relay_method=propose_with_relay_method,
+            metadata,
+            relay_url,
+            project_id,
+            chains,
+            on_event,
+            clock,
+            relay_options,
+            propose_with_relay_method,
         )
         client = await connecting.pair(
             session_store(store), settings, pairing_timeout=pairing_timeout, renewals=renewals
@@ -193,13 +193,7 @@ class WalletConnectSigner:
         """The stored session (of ``address`` if given), reconnected; ``None`` if there is none
         (or it expired, or the wallet deleted it while the app was closed)."""
         settings = connecting.ClientSettings(
-            metadata=metadata,
-            relay_url=relay_url,
-            project_id=project_id,
-            chains=chains,
-            on_event=on_event,
-            clock=clock,
-            relay_options=relay_options,
+            metadata, relay_url, project_id, chains, on_event, clock, relay_options
         )
         client = await connecting.resume_stored(session_store(store), settings, address=address)
         if client is None:
