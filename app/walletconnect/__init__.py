@@ -8,11 +8,14 @@ session for ``personal_sign`` of the XMTP texts.
 * ``crypto``: X25519/HKDF key agreement, topics, type-0 envelopes;
 * ``relay_auth``: our Ed25519 client key, its ``did:key`` and the relay auth JWT;
 * ``uri``: pairing URIs and terminal QR codes;
-* ``relay_config`` / ``relay`` / ``relay_inbox``: the websocket JSON-RPC connection to the
-  relay (configuration and handshake; requests and reconnection; delivered messages);
+* ``relay_config`` / ``relay`` / ``relay_rpc`` / ``relay_inbox``: the websocket connection to
+  the relay (configuration and handshake; subscriptions and reconnection; our requests and
+  their answers; the messages it delivers);
 * ``session``: proposal/settle/request payloads and the checks a session must pass;
 * ``pairing``: proposal → approval → settle; ``live_session``: requests and lifecycle;
-  ``client``: one relay connection routing to both; ``connect``: pair, resume, or both;
+  ``peer_link``: what both share; ``client``: one relay connection routing to both;
+  ``connect``: pair, resume, or both (``resume_or_pair``, the front ends' one entry point);
+* ``tasks``: background tasks and futures, all accounted for;
 * ``store``: sessions and the client seed in a secret store, as one JSON value;
 * ``events``: what a front end is told while all this happens.
 

@@ -3,8 +3,8 @@
 The relay is a pub/sub service with per-topic mailboxes that sees only topics and envelopes.
 ``RelayClient`` keeps one connection and hides its failures from the session layer:
 
-* requests are matched to responses by id; a request whose connection drops is sent again on
-  the next connection (publishes are idempotent for the peer, which drops redeliveries);
+* requests are matched to responses by id (``relay_rpc``); a request whose connection drops
+  is sent again on the next connection (the peer drops redelivered publishes);
 * every ``irn_subscription`` is acknowledged and handed to the ``Inbox`` (``relay_inbox``),
   which drops redeliveries and calls the handler in arrival order;
 * after a lost connection it reconnects with exponential backoff, then ``irn_batchSubscribe``s
@@ -20,13 +20,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import json
 import logging
 import random
-import time
-from collections.abc import Awaitable, Callable
-from typing import Any, Final
+from collections.abc import Callable
+from typing import Any
 
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
@@ -42,19 +40,13 @@ from app.walletconnect.relay_config import (
     open_connection,
 )
 from app.walletconnect.relay_inbox import Inbox, MessageHandler
-from app.walletconnect.tasks import discard_future
+from app.walletconnect.relay_rpc import ConnectionLost, PendingRequests
 
 log = logging.getLogger(__name__)
-
-_MAX_FETCH_ROUNDS: Final = 50
 
 RelayState = Reconnecting | Reconnected | RelayRefused
 StateHandler = Callable[[RelayState], None]
 """Told when the connection is lost and retried, comes back, or is refused for good."""
-
-
-class _ConnectionLost(Exception):
-    """Internal: the connection a request was sent on is gone; send it again."""
 
 
 class RelayClient:
@@ -80,8 +72,7 @@ class RelayClient:
         self._user_agent = user_agent
         self._jwt_sub = new_jwt_subject()
         self._topics: dict[str, str | None] = {}  # topic -> subscription id (None: not yet)
-        self._pending: dict[str, asyncio.Future[Any]] = {}
-        self._ids = itertools.count(random.randrange(1_000_000))  # noqa: S311 - not a secret
+        self._requests = PendingRequests()
         self._ws: ClientConnection | None = None
         self._connected = asyncio.Event()
         self._inbox = Inbox(on_message, self._topics)
@@ -126,7 +117,7 @@ class RelayClient:
     async def close(self) -> None:
         """Close the connection and stop every task this client started (idempotent)."""
         self._closed = True
-        self._fail_pending(RelayUnavailable("the relay connection was closed"))
+        self._requests.fail_all(RelayUnavailable("the relay connection was closed"))
         self._wake_waiters()
         current = asyncio.current_task()
         running = (self._runner, self._inbox.task)
@@ -187,21 +178,7 @@ class RelayClient:
 
     async def fetch_messages(self, topics: list[str]) -> None:
         """``irn_batchFetchMessages`` until the relay has no more; messages go to the handler."""
-        await self._fetch(topics, self.request)
-
-    async def _fetch(
-        self, topics: list[str], call: Callable[[str, dict[str, Any]], Awaitable[Any]]
-    ) -> None:
-        if not topics:
-            return
-        for _ in range(_MAX_FETCH_ROUNDS):
-            result = await call("irn_batchFetchMessages", {"topics": topics})
-            if not isinstance(result, dict):
-                raise RelayError("irn_batchFetchMessages answered with something else")
-            for item in result.get("messages") or []:
-                self._inbox.accept(item)
-            if not result.get("hasMore"):
-                return
+        await self._inbox.fetch(topics, self.request)
 
     async def request(
         self, method: str, params: dict[str, Any], *, timeout: float | None = None
@@ -221,39 +198,15 @@ class RelayClient:
                     self._raise_if_done()
                     try:
                         return await self._request_once(method, params)
-                    except _ConnectionLost:
+                    except ConnectionLost:
                         continue
         except TimeoutError:
             self._raise_if_done()
             raise RelayError(f"the relay did not answer {method} in {total:g} s") from None
 
-    # -- one request --------------------------------------------------------------------------
-
-    def _next_id(self) -> str:
-        # 19 digits like the JS SDK (ms * 10^6 + counter), sent as a string.
-        return str(int(time.time() * 1000) * 1_000_000 + next(self._ids) % 1_000_000)
-
     async def _request_once(self, method: str, params: dict[str, Any]) -> Any:
-        ws = self._ws
-        if ws is None:
-            raise _ConnectionLost
-        request_id = self._next_id()
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._pending[request_id] = future
-        try:
-            payload = {"id": request_id, "jsonrpc": "2.0", "method": method, "params": params}
-            try:
-                await ws.send(json.dumps(payload, separators=(",", ":")))
-            except ConnectionClosed:
-                raise _ConnectionLost from None
-            try:
-                async with asyncio.timeout(self._options.attempt_timeout):
-                    return await future
-            except TimeoutError:
-                raise _ConnectionLost from None  # ask again (on this or the next connection)
-        finally:
-            self._pending.pop(request_id, None)
-            discard_future(future)
+        timeout = self._options.attempt_timeout
+        return await self._requests.send(self._ws, method, params, timeout=timeout)
 
     def _raise_if_done(self) -> None:
         if self._fatal is not None:
@@ -266,12 +219,6 @@ class RelayClient:
         if not self._connected.is_set():
             self._connected.set()
             self._connected.clear()
-
-    def _fail_pending(self, error: BaseException) -> None:
-        for future in self._pending.values():
-            if not future.done():
-                future.set_exception(error)
-        self._pending.clear()
 
     # -- connection loop ----------------------------------------------------------------------
 
@@ -314,7 +261,7 @@ class RelayClient:
                     self._state(Reconnected())
                 attempt = 0
                 await reader
-            except (RelayError, _ConnectionLost) as exc:
+            except (RelayError, ConnectionLost) as exc:
                 # The connection broke while resubscribing: start over.
                 reason = str(exc) or type(exc).__name__
             finally:
@@ -325,7 +272,7 @@ class RelayClient:
                     await reader
                 with contextlib.suppress(Exception):
                     await ws.close()
-                self._fail_pending(_ConnectionLost())
+                self._requests.fail_all(ConnectionLost())
             if ws.close_code == REJECTED_CLOSE_CODE:
                 self._reject(RelayRejected(f"the relay refused us: {ws.close_reason}"), first)
                 return
@@ -337,7 +284,7 @@ class RelayClient:
 
     def _reject(self, error: RelayRejected, first: asyncio.Future[None]) -> None:
         self._fatal = error
-        self._fail_pending(error)
+        self._requests.fail_all(error)
         self._wake_waiters()
         self._state(RelayRefused(str(error)))
         if not first.done():
@@ -352,9 +299,9 @@ class RelayClient:
             for topic, sub_id in zip(topics, ids, strict=True):
                 if topic in self._topics:
                     self._topics[topic] = str(sub_id)
-        # Called by the connection loop itself: a drop here must surface as _ConnectionLost
+        # Called by the connection loop itself: a drop here must surface as ConnectionLost
         # (handled by the loop), not wait for a reconnection only this loop can make.
-        await self._fetch(topics, self._request_once)
+        await self._inbox.fetch(topics, self._request_once)
 
     def _state(self, event: RelayState) -> None:
         if self._on_state is not None:
@@ -389,12 +336,4 @@ class RelayClient:
                 with contextlib.suppress(ConnectionClosed):
                     await ws.send(json.dumps(answer, separators=(",", ":")))
             return
-        future = self._pending.get(str(frame.get("id")))
-        if future is None or future.done():
-            return
-        if "error" in frame:
-            error = frame["error"]
-            text = error.get("message") if isinstance(error, dict) else error
-            future.set_exception(RelayError(f"the relay answered an error: {text!s:.200}"))
-        else:
-            future.set_result(frame.get("result"))
+        self._requests.resolve(frame)

@@ -16,11 +16,14 @@ from typing import Any, Final
 
 from app.walletconnect.constants import METHOD_NOT_FOUND
 from app.walletconnect.crypto import message_id
+from app.walletconnect.errors import RelayError
 
 log = logging.getLogger(__name__)
 
 DEDUPE_CAPACITY: Final = 4096
 """Message ids remembered to drop redeliveries (oldest forgotten first)."""
+MAX_FETCH_ROUNDS: Final = 50
+"""Mailbox pages fetched at most in one go (a relay that always says "hasMore" is cut off)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +37,7 @@ class RelayMessage:
 
 
 MessageHandler = Callable[[RelayMessage], Awaitable[None]]
+RelayCall = Callable[[str, dict[str, Any]], Awaitable[Any]]
 
 
 class Inbox:
@@ -80,6 +84,19 @@ class Inbox:
                 tag=tag if isinstance(tag, int) else 0,
             )
         )
+
+    async def fetch(self, topics: list[str], call: RelayCall) -> None:
+        """``irn_batchFetchMessages`` through ``call`` until the relay has no more."""
+        if not topics:
+            return
+        for _ in range(MAX_FETCH_ROUNDS):
+            result = await call("irn_batchFetchMessages", {"topics": topics})
+            if not isinstance(result, dict):
+                raise RelayError("irn_batchFetchMessages answered with something else")
+            for item in result.get("messages") or []:
+                self.accept(item)
+            if not result.get("hasMore"):
+                return
 
     def answer_relay_request(self, frame: dict[str, Any]) -> dict[str, Any] | None:
         """Take a request the relay sent us and return our answer (``None``: no id, no answer).
