@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Final
 
 from app.keyengine.vault import MemoryStore, SecretStore
 from app.keyengine.wallets.base import WalletSigner
@@ -20,9 +19,7 @@ from app.keyengine.wallets.walletconnect import (
     WalletConnectSigner,
     session_store,
 )
-
-PAIRING_TIMEOUT_S: Final = 300.0
-"""A pairing URI is shown for five minutes, then renewed."""
+from app.walletconnect.constants import PAIRING_TTL
 
 
 @dataclass(frozen=True)
@@ -34,7 +31,8 @@ class WalletConnectOptions:
     on_event: Callable[[SignerEvent], None]
     resume_address: str | None = None
     """Resume the remembered session of this account instead of pairing anew."""
-    pairing_timeout: float = PAIRING_TIMEOUT_S
+    pairing_timeout: float = PAIRING_TTL
+    """Seconds each pairing code is shown before it is renewed."""
     renewals: int | None = None
     """Fresh codes shown after the first expired before giving up (``None``: until cancelled)."""
 
