@@ -122,6 +122,7 @@ class WalletConnectSigner:
         renewals: int | None = None,
         request_ttl: float = REQUEST_TTL,
         metadata: AppMetadata = DEFAULT_METADATA,
+        relay_options: RelayOptions | None = None,
     ) -> WalletConnectSigner:
         """The stored session of ``address`` (any if ``None``), else a newly paired wallet.
 
@@ -130,7 +131,11 @@ class WalletConnectSigner:
         ``resume=False`` a new wallet is always paired.
         """
         settings = connecting.ClientSettings(
-            metadata=metadata, relay_url=relay_url, project_id=project_id, on_event=on_event
+            metadata=metadata,
+            relay_url=relay_url,
+            project_id=project_id,
+            on_event=on_event,
+            relay_options=relay_options,
         )
         client = await connecting.resume_or_pair(
             session_store(store),
