@@ -4,6 +4,8 @@
   nor the front ends that may (``app.companion``, ``app.cli``); importing every engine module
   loads none of them, nor ``keyring`` (whose backends are probed at import: the vault imports
   it lazily).
+* ``app.walletconnect`` is a WalletConnect package, not XMTP code: it imports nothing from the
+  engine, the front ends or the node (nor Qt), and importing it loads none of them.
 * The committed protobuf modules are exactly what ``make proto`` generates from the ``.proto``
   files, so nobody edits generated code by hand or forgets to regenerate it.
 """
@@ -151,3 +153,49 @@ def test_generated_protobuf_modules_are_current(tmp_path: Path) -> None:
         if (generated_dir / name).read_bytes() != (PROTO_DIR / name).read_bytes()
     ]
     assert not stale, f"regenerate with `make proto`: {stale} differ from their .proto files"
+
+
+WALLETCONNECT = REPO / "app" / "walletconnect"
+WALLETCONNECT_FILES = sorted(WALLETCONNECT.rglob("*.py"))
+XMTP_PACKAGES = ("app.keyengine", "app.cli", "app.companion", "app.xmtpnode")
+
+
+def _is_xmtp_or_gui(module: str) -> bool:
+    root = module.split(".", 1)[0]
+    if root in FORBIDDEN_ROOTS or root.startswith(FORBIDDEN_PREFIXES):
+        return True
+    return any(module == package or module.startswith(package + ".") for package in XMTP_PACKAGES)
+
+
+def test_walletconnect_modules_are_found() -> None:
+    names = [_module_name(path) for path in WALLETCONNECT_FILES]
+    assert "app.walletconnect.client" in names and "app.walletconnect.relay" in names
+
+
+@pytest.mark.parametrize("path", WALLETCONNECT_FILES, ids=lambda p: str(p.relative_to(REPO)))
+def test_walletconnect_imports_no_xmtp_code(path: Path) -> None:
+    bad = [
+        f"line {line}: {module}"
+        for line, module in _imported_modules(path)
+        if _is_xmtp_or_gui(module)
+    ]
+    assert not bad, f"{path.relative_to(REPO)} imports XMTP or GUI code: {bad}"
+
+
+def test_importing_walletconnect_loads_no_xmtp_code() -> None:
+    imports = "; ".join(f"import {_module_name(path)}" for path in WALLETCONNECT_FILES)
+    check = (
+        "import sys; "
+        f"bad = sorted(m for m in sys.modules if m.startswith({XMTP_PACKAGES!r}) "
+        f"or m.split('.')[0] in {FORBIDDEN_ROOTS!r}); "
+        "assert not bad, bad"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", f"{imports}; {check}"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr

@@ -39,6 +39,7 @@ from app.keyengine.errors import DecryptionFailed, KeyEngineError
 from app.keyengine.prekeys import generate_identity
 from app.keyengine.texts import SignatureRequest
 from app.keyengine.wallets import WalletSigner
+from app.walletconnect.errors import WalletConnectError
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1
@@ -240,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
         return handler(args)
     except CliError as exc:
         print_error(str(exc))
-    except KeyEngineError as exc:
+    except (KeyEngineError, WalletConnectError) as exc:
         print_error(str(exc))
     except OSError as exc:
         print_error(_os_error_message(exc))

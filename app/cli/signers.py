@@ -26,6 +26,7 @@ from typing import Final
 from app.cli.inputs import read_wallet_key
 from app.cli.output import CliError
 from app.keyengine.wallets import WalletSigner
+from app.keyengine.wallets.base import close_signer
 
 MAX_PASSWORD_FILE_BYTES: Final = 4096
 
@@ -99,13 +100,6 @@ async def make_signer(args: argparse.Namespace) -> WalletSigner:
         "this command needs a wallet: --wallet-key-file F, --keyfile F, --rpc-wallet URL "
         "or --walletconnect"
     )
-
-
-async def close_signer(signer: WalletSigner) -> None:
-    """Release what a signer holds (HTTP sessions, relay connections), if anything."""
-    aclose = getattr(signer, "aclose", None)
-    if aclose is not None:
-        await aclose()
 
 
 @asynccontextmanager
@@ -190,9 +184,8 @@ async def _walletconnect_signer(args: argparse.Namespace) -> WalletSigner:
     without an OS keyring the session lasts only for this command.
     """
     from app.keyengine.vault import MemoryStore, SecretStore, default_secret_store
-    from app.keyengine.wallets.walletconnect.errors import ProjectIdMissing
-    from app.keyengine.wallets.walletconnect.relay import DEFAULT_RELAY_URL, resolve_project_id
-    from app.keyengine.wallets.walletconnect.signer import WalletConnectSigner
+    from app.keyengine.wallets.walletconnect import WalletConnectSigner
+    from app.walletconnect import DEFAULT_RELAY_URL, ProjectIdMissing, resolve_project_id
 
     try:
         project_id = resolve_project_id(args.project_id)
@@ -204,54 +197,37 @@ async def _walletconnect_signer(args: argparse.Namespace) -> WalletSigner:
     if store is None:
         store = MemoryStore()
         sys.stderr.write("note: no OS keyring, so the WalletConnect session is not remembered\n")
-    relay_url = args.relay or DEFAULT_RELAY_URL
     on_event = _walletconnect_printer(bool(getattr(args, "json", False)))
-    signer = await WalletConnectSigner.resume(store, relay_url, project_id, on_event=on_event)
-    if signer is None:
-        signer = await WalletConnectSigner.connect(store, relay_url, project_id, on_event=on_event)
-    return signer
-
-
-# Flow events already announce every signature (``sign_request``/``signed``); these are the
-# wallet-side events only WalletConnect has.
-_WALLET_EVENTS = frozenset(
-    {
-        "pairing_uri",
-        "session_approved",
-        "rejected",
-        "expired",
-        "session_deleted",
-        "reconnecting",
-        "reconnected",
-        "session_changed",
-        "relay_rejected",
-    }
-)
+    return await WalletConnectSigner.resume_or_pair(
+        store, args.relay or DEFAULT_RELAY_URL, project_id, on_event=on_event
+    )
 
 
 def _walletconnect_printer(json_mode: bool) -> Callable[[object], None]:
-    from dataclasses import fields
+    """Show the wallet-side events only WalletConnect has (flow events already announce every
+    signature, so the signer's own ``SignRequested``/``Signed`` are left out)."""
+    from dataclasses import asdict
 
-    from app.keyengine.wallets.walletconnect.uri import qr_text
+    from app.walletconnect.events import PairingUriReady, SessionApproved, WalletConnectEvent
+    from app.walletconnect.uri import qr_text
 
     def show(event: object) -> None:
-        kind = str(getattr(event, "kind", ""))
-        if kind not in _WALLET_EVENTS:
+        if not isinstance(event, WalletConnectEvent):
             return
-        values = {f.name: getattr(event, f.name) for f in fields(event)}  # type: ignore[arg-type]
         if json_mode:
-            line = {"event": kind} | {k: _plain(v) for k, v in values.items()}
+            line = {"event": event.kind} | {k: _plain(v) for k, v in asdict(event).items()}
             sys.stdout.write(json.dumps(line) + "\n")
             sys.stdout.flush()
-        elif kind == "pairing_uri":
-            sys.stderr.write(
-                "Scan with your wallet, or paste this link into it:\n"
-                f"{values['uri']}\n{qr_text(str(values['uri']))}\n"
-            )
-        elif kind == "session_approved":
-            sys.stderr.write(f"Connected to {values.get('peer_name')}: {values.get('address')}\n")
-        else:
-            sys.stderr.write(f"wallet: {kind.replace('_', ' ')}\n")
+            return
+        match event:
+            case PairingUriReady(uri=uri):
+                sys.stderr.write(
+                    f"Scan with your wallet, or paste this link into it:\n{uri}\n{qr_text(uri)}\n"
+                )
+            case SessionApproved(peer_name=name, address=address):
+                sys.stderr.write(f"Connected to {name}: {address}\n")
+            case _:
+                sys.stderr.write(f"wallet: {event.kind.replace('_', ' ')}\n")
 
     return show
 
@@ -259,4 +235,4 @@ def _walletconnect_printer(json_mode: bool) -> Callable[[object], None]:
 def _plain(value: object) -> object:
     if isinstance(value, str | int | float | bool) or value is None:
         return value
-    return str(getattr(value, "value", value))
+    return str(value)

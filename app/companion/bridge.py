@@ -1,7 +1,8 @@
 """The one adapter from plain engine events to Qt signals.
 
-The engine calls ``FlowEventBridge`` (a ``FlowEvent`` sink) and WalletConnect's event handler on
-the event loop's thread; the bridge re-emits each as a Qt signal that view-models connect to.
+The engine calls ``FlowEventBridge`` (a ``FlowEvent`` sink) on the event loop's thread; the bridge
+re-emits each event as a Qt signal that view-models connect to.  (WalletConnect's typed events go
+straight to the Connect view-model, which runs on the same thread.)
 """
 
 from __future__ import annotations
@@ -35,12 +36,3 @@ class FlowEventBridge(QObject):
             self.published.emit(event.message, event.topic or "")
         elif event.kind is EventKind.WARNING:
             self.warning.emit(event.message)
-
-
-class WalletConnectBridge(QObject):
-    """WalletConnect's event handler: each plain event re-emitted with its ``kind``."""
-
-    received = Signal(str, object)
-
-    def __call__(self, event: object) -> None:
-        self.received.emit(str(getattr(event, "kind", type(event).__name__)), event)

@@ -17,7 +17,7 @@ from app.keyengine import errors as engine
 from app.keyengine.network import NetworkError, NodeRejected, NodeUnreachable, Unauthenticated
 from app.keyengine.vault import VaultError
 from app.keyengine.wallets import jsonrpc, keystore
-from app.keyengine.wallets.walletconnect import errors as wc
+from app.walletconnect import errors as wc
 
 _CTX = "Errors"
 
@@ -53,7 +53,7 @@ _TABLE: tuple[tuple[type[BaseException], str, str, str, bool], ...] = (
         True,
     ),
     (
-        jsonrpc.SignatureRejected,
+        engine.WalletRejected,
         "You declined",
         "Your wallet declined the signature, so nothing was changed.",
         "Start again and approve the request in your wallet.",

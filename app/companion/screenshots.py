@@ -21,6 +21,7 @@ from app.companion.views.main_window import MainWindow
 from app.companion.views.sign_dialog import SignDialog
 from app.keyengine.vault import MemoryStore
 from app.keyengine.wallets import RawKeySigner
+from app.walletconnect.events import PairingUriReady
 
 WALLETS = (bytes.fromhex("5e" * 32), bytes.fromhex("7a" * 32))
 SCREENS = (
@@ -113,15 +114,10 @@ async def shoot(app: QApplication, out: Path, suffix: str, data_dir: Path) -> No
     # WalletConnect: a pairing code as it is shown (a sample URI, no relay contacted).
     window.show_screen(screens.connect)
     screens.connect.tabs.setCurrentIndex(2)
-    sample = type(
-        "PairingUriReady",
-        (),
-        {
-            "kind": "pairing_uri",
-            "uri": "wc:" + "4f" * 32 + "@2?relay-protocol=irn&symKey=" + "9c" * 32,
-            "expires_at": time.time() + 299,
-        },
-    )()
+    sample = PairingUriReady(
+        uri="wc:" + "4f" * 32 + "@2?relay-protocol=irn&symKey=" + "9c" * 32,
+        expires_at=int(time.time()) + 299,
+    )
     window.connect_vm.on_walletconnect_event(sample)
     await settle(app, 0.3)
     grab(window, out / f"walletconnect{suffix}.png")

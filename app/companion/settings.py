@@ -2,7 +2,7 @@
 
 Accounts are remembered by address and by *how* to reach the wallet (keystore path, JSON-RPC
 URL, WalletConnect); passwords, keys and WalletConnect symmetric keys are never written here
-(WalletConnect sessions live in the OS keyring through the engine's session store).
+(WalletConnect sessions live in the OS keyring through ``app.walletconnect``'s session store).
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any, Final
 
 from app.keyengine.files import write_private_file
+from app.walletconnect.constants import DEFAULT_RELAY_URL
 
 log = logging.getLogger(__name__)
 
 SETTINGS_FILE: Final = "companion-settings.json"
-DEFAULT_RELAY_URL: Final = "wss://relay.walletconnect.org"
 
 
 @dataclass

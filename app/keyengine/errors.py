@@ -58,3 +58,12 @@ class NoMatchingPreKey(KeyEngineError):
 
 class UnsupportedText(KeyEngineError):
     """A signer was asked to sign a text that is not one of the XMTP texts."""
+
+
+class WalletRejected(KeyEngineError):
+    """A wallet outside this process (JSON-RPC, WalletConnect) declined to sign.
+
+    Every signer raises a subclass of this one when the person using the wallet said no (or the
+    wallet refused the request), so flows and front ends handle a rejection the same way
+    whichever wallet it came from.  Nothing was signed.
+    """

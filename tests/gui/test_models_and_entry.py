@@ -14,6 +14,7 @@ from app.companion.viewmodels.prekeys import PreKeyRow, PreKeyTableModel
 from app.companion.views.prekeys import make_table
 from app.companion.walletconnect import WalletConnectOptions
 from app.keyengine.wallets import RawKeySigner
+from app.walletconnect.events import PairingUriReady
 from tests.support.paths import REPO_ROOT
 
 ROWS = 100_000
@@ -85,9 +86,7 @@ def test_walletconnect_through_the_factory_seam(make_app: Any) -> None:
     async def factory(options: WalletConnectOptions) -> Any:
         calls.append(options)
         uri = "wc:" + "ab" * 32 + "@2?relay-protocol=irn&symKey=" + "cd" * 32
-        options.on_event(
-            type("E", (), {"kind": "pairing_uri", "uri": uri, "expires_at": time.time() + 300})()
-        )
+        options.on_event(PairingUriReady(uri=uri, expires_at=int(time.time()) + 300))
         await scanned.wait()
         return RemoteWallet()
 

@@ -12,14 +12,14 @@ from app.keyengine.network import QuerySpec, XmtpClient
 from app.keyengine.texts import SignaturePurpose, classify_text
 from app.keyengine.topics import contact_topic, private_store_topic
 from tests.interop.walletkit_driver import WalletKitPeer, walletkit_available
-from tests.interop.wc_test_relay import WcTestRelay
+from tests.support.wc_relay import LoopbackRelay
 
 
 @pytest.fixture
 def walletkit(run: Any) -> Any:
     if not walletkit_available():
         pytest.fail("WalletKit peer not installed: run `make node-deps`")
-    relay = WcTestRelay()
+    relay = LoopbackRelay(ping_interval=20.0)
     run(relay.start())
     # A fresh account per test: the node is shared by the whole GUI session.
     key = secrets.token_hex(32)
@@ -30,7 +30,7 @@ def walletkit(run: Any) -> Any:
     run(relay.stop())
 
 
-def pair_in_app(app: Any, run: Any, relay: WcTestRelay, wallet: WalletKitPeer) -> None:
+def pair_in_app(app: Any, run: Any, relay: LoopbackRelay, wallet: WalletKitPeer) -> None:
     """Point the app at the loopback relay, click WalletConnect, hand the QR's URI to the
     wallet, and wait until the connect-and-login operation has ended."""
     app.context.settings.relay_url = relay.url
@@ -48,7 +48,7 @@ def pair_in_app(app: Any, run: Any, relay: WcTestRelay, wallet: WalletKitPeer) -
 
 
 def test_walletconnect_user_pairs_and_creates_an_identity(
-    make_app: Any, run: Any, walletkit: tuple[WcTestRelay, WalletKitPeer], shared_node: str
+    make_app: Any, run: Any, walletkit: tuple[LoopbackRelay, WalletKitPeer], shared_node: str
 ) -> None:
     relay, wallet = walletkit
     app = make_app()
@@ -81,7 +81,7 @@ def test_walletconnect_user_pairs_and_creates_an_identity(
 
 
 def test_walletconnect_rejection_ends_in_a_clear_state(
-    make_app: Any, run: Any, walletkit: tuple[WcTestRelay, WalletKitPeer], shared_node: str
+    make_app: Any, run: Any, walletkit: tuple[LoopbackRelay, WalletKitPeer], shared_node: str
 ) -> None:
     relay, wallet = walletkit
     run(wallet.send("set_mode", auto_sign=True, request_action="reject"))
@@ -103,7 +103,7 @@ def test_walletconnect_rejection_ends_in_a_clear_state(
 
 
 def test_remembered_walletconnect_account_resumes_without_pairing(
-    make_app: Any, run: Any, walletkit: tuple[WcTestRelay, WalletKitPeer], tmp_path: Any
+    make_app: Any, run: Any, walletkit: tuple[LoopbackRelay, WalletKitPeer], tmp_path: Any
 ) -> None:
     relay, wallet = walletkit
     data_dir = tmp_path / "returning"

@@ -21,16 +21,16 @@ from app.keyengine.texts import SignaturePurpose, classify_text
 from app.keyengine.topics import contact_topic
 from app.keyengine.vault import MemoryStore, Vault
 from app.keyengine.wallets import RawKeySigner
-from app.keyengine.wallets.walletconnect.errors import (
+from app.keyengine.wallets.walletconnect import WalletConnectSigner
+from app.walletconnect.errors import (
     NoSession,
     RequestExpired,
     SessionDeleted,
     UserRejected,
 )
-from app.keyengine.wallets.walletconnect.signer import WalletConnectSigner
 from app.xmtpnode.embedded import EmbeddedNode
 from tests.interop.walletkit_driver import WalletKitPeer, walletkit_available
-from tests.interop.wc_test_relay import WcTestRelay
+from tests.support.wc_relay import LoopbackRelay
 
 pytestmark = [pytest.mark.interop, pytest.mark.asyncio]
 REPO = Path(__file__).resolve().parents[2]
@@ -45,19 +45,19 @@ def node(tmp_path: Path) -> Iterator[str]:
 
 
 @pytest_asyncio.fixture
-async def relay() -> AsyncIterator[WcTestRelay]:
-    async with WcTestRelay() as running:
+async def relay() -> AsyncIterator[LoopbackRelay]:
+    async with LoopbackRelay(ping_interval=20.0) as running:
         yield running
 
 
-async def start_wallet(relay: WcTestRelay, **options: bool) -> WalletKitPeer:
+async def start_wallet(relay: LoopbackRelay, **options: bool) -> WalletKitPeer:
     if not walletkit_available():
         pytest.fail("WalletKit peer not installed: run `make node-deps`")
     return await WalletKitPeer.start(relay.url, WALLET_KEY, **options)
 
 
 async def paired_signer(
-    relay: WcTestRelay, wallet: WalletKitPeer, store: MemoryStore, **options: float
+    relay: LoopbackRelay, wallet: WalletKitPeer, store: MemoryStore, **options: float
 ) -> WalletConnectSigner:
     uris: asyncio.Queue[str] = asyncio.Queue()
 
@@ -73,7 +73,7 @@ async def paired_signer(
 
 
 async def test_generation_then_resumed_retrieval(
-    relay: WcTestRelay, node: str, tmp_path: Path
+    relay: LoopbackRelay, node: str, tmp_path: Path
 ) -> None:
     store = MemoryStore()
     async with await start_wallet(relay, auto_approve=True, auto_sign=True) as wallet:
@@ -106,7 +106,7 @@ async def test_generation_then_resumed_retrieval(
         assert wallet.network_blocked() == []
 
 
-async def test_rejection_publishes_nothing(relay: WcTestRelay, node: str, tmp_path: Path) -> None:
+async def test_rejection_publishes_nothing(relay: LoopbackRelay, node: str, tmp_path: Path) -> None:
     async with await start_wallet(relay, auto_approve=True) as wallet:
         signer = await paired_signer(relay, wallet, MemoryStore())
 
@@ -125,7 +125,7 @@ async def test_rejection_publishes_nothing(relay: WcTestRelay, node: str, tmp_pa
         assert wallet.network_blocked() == []
 
 
-async def test_request_expiry_and_wallet_delete(relay: WcTestRelay) -> None:
+async def test_request_expiry_and_wallet_delete(relay: LoopbackRelay) -> None:
     store = MemoryStore()
     async with await start_wallet(relay, auto_approve=True, disable_request_queue=True) as wallet:
         signer = await paired_signer(relay, wallet, store, request_ttl=2.0)
@@ -145,7 +145,9 @@ async def test_request_expiry_and_wallet_delete(relay: WcTestRelay) -> None:
         await ignoring
 
         await wallet.send("delete")
-        await asyncio.sleep(1.0)
+        async with asyncio.timeout(10):
+            while signer.session is not None:  # the delete arrives through the relay
+                await asyncio.sleep(0.02)
         # The delete was seen: the session is gone and the user is told to connect again.
         with pytest.raises((SessionDeleted, NoSession), match="connect"):
             await signer.sign_personal(text)
@@ -154,7 +156,7 @@ async def test_request_expiry_and_wallet_delete(relay: WcTestRelay) -> None:
         assert wallet.network_blocked() == []
 
 
-async def test_relay_restart_mid_session(relay: WcTestRelay) -> None:
+async def test_relay_restart_mid_session(relay: LoopbackRelay) -> None:
     async with await start_wallet(relay, auto_approve=True, auto_sign=True) as wallet:
         signer = await paired_signer(relay, wallet, MemoryStore())
         text = (
@@ -170,7 +172,9 @@ async def test_relay_restart_mid_session(relay: WcTestRelay) -> None:
         assert wallet.network_blocked() == []
 
 
-async def test_cli_login_with_walletconnect(relay: WcTestRelay, node: str, tmp_path: Path) -> None:
+async def test_cli_login_with_walletconnect(
+    relay: LoopbackRelay, node: str, tmp_path: Path
+) -> None:
     """``xmtp-keys --json login --walletconnect``: pairing URI as a JSON line, two signatures."""
     async with await start_wallet(relay, auto_approve=True, auto_sign=True) as wallet:
         proc = await asyncio.create_subprocess_exec(

@@ -1,7 +1,7 @@
 """The WalletKit test peer against the official JS dApp SDK, over the loopback relay fixture.
 
 Proves ``tests/interop/walletkit/wallet.mjs`` (``@reown/walletkit`` 1.6.0) and
-``tests/interop/wc_test_relay.py`` work independently of our Python dApp: the official
+``tests/support/wc_relay.py`` work independently of our Python dApp: the official
 ``@walletconnect/sign-client`` 2.25.0 (``dapp_smoke.mjs``) pairs with the wallet, gets a session,
 has ``personal_sign`` requests signed (the signature recovers to the session account), rejected
 (5000) and signed with a foreign key (does not recover), and sees session deletes from both sides.
@@ -19,7 +19,7 @@ from eth_account import Account
 from eth_account.messages import encode_defunct
 
 from tests.interop.walletkit_driver import JsDappPeer, WalletKitPeer, walletkit_available
-from tests.interop.wc_test_relay import WcTestRelay
+from tests.support.wc_relay import LoopbackRelay
 
 pytestmark = [pytest.mark.interop, pytest.mark.asyncio]
 
@@ -29,13 +29,13 @@ TEXT = "XMTP Key Companion ✓ sign me\nline 2"
 
 
 @pytest_asyncio.fixture
-async def relay() -> AsyncIterator[WcTestRelay]:
-    async with WcTestRelay() as running:
+async def relay() -> AsyncIterator[LoopbackRelay]:
+    async with LoopbackRelay(ping_interval=20.0) as running:
         yield running
 
 
 @pytest_asyncio.fixture
-async def peers(relay: WcTestRelay) -> AsyncIterator[tuple[WalletKitPeer, JsDappPeer]]:
+async def peers(relay: LoopbackRelay) -> AsyncIterator[tuple[WalletKitPeer, JsDappPeer]]:
     if not walletkit_available():
         pytest.fail("WalletKit peer not installed: run `npm ci` in tests/interop/walletkit")
     wallet, dapp = await asyncio.gather(
@@ -67,7 +67,7 @@ async def sign_text(dapp: JsDappPeer, text: str) -> asyncio.Task[dict]:
 
 
 async def test_pair_approve_sign_reject_and_dapp_delete(
-    relay: WcTestRelay, peers: tuple[WalletKitPeer, JsDappPeer]
+    relay: LoopbackRelay, peers: tuple[WalletKitPeer, JsDappPeer]
 ) -> None:
     wallet, dapp = peers
     await connect(wallet, dapp)

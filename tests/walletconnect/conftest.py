@@ -12,12 +12,13 @@ import pytest
 import pytest_asyncio
 
 from app.keyengine.vault import MemoryStore
-from app.keyengine.wallets.walletconnect.events import PairingUriReady, WalletConnectEvent
-from app.keyengine.wallets.walletconnect.relay import RelayOptions
-from app.keyengine.wallets.walletconnect.signer import WalletConnectSigner
-from app.keyengine.wallets.walletconnect.store import SessionStore
+from app.keyengine.wallets.walletconnect import SignerEvent, WalletConnectSigner
+from app.walletconnect.events import PairingUriReady
+from app.walletconnect.relay import RelayClient
+from app.walletconnect.relay_config import RelayOptions
+from app.walletconnect.store import SessionStore
+from tests.support.wc_relay import LoopbackRelay
 from tests.walletconnect.fake_wallet import FakeWallet
-from tests.walletconnect.relay import LoopbackRelay
 
 WALLET_KEY = bytes.fromhex("11" * 32)
 OTHER_KEY = bytes.fromhex("22" * 32)
@@ -37,16 +38,17 @@ FAST = RelayOptions(
 class EventLog:
     """Collects events; ``uris`` gets every pairing URI as it is announced."""
 
-    events: list[WalletConnectEvent] = field(default_factory=list)
+    events: list[SignerEvent] = field(default_factory=list)
     uris: asyncio.Queue[str] = field(default_factory=asyncio.Queue)
 
-    def __call__(self, event: WalletConnectEvent) -> None:
+    def __call__(self, event: SignerEvent) -> None:
         self.events.append(event)
         if isinstance(event, PairingUriReady):
             self.uris.put_nowait(event.uri)
 
-    def kinds(self) -> list[str]:
-        return [event.kind for event in self.events]
+    def types(self) -> list[type]:
+        """The class of every event so far (front ends match on the class, so do tests)."""
+        return [type(event) for event in self.events]
 
     async def next_uri(self, timeout: float = 5) -> str:
         return await asyncio.wait_for(self.uris.get(), timeout)
@@ -122,12 +124,15 @@ def other_tasks() -> set[asyncio.Task[Any]]:
 
 
 def product_leftovers(relay: LoopbackRelay, secrets: MemoryStore) -> list[str]:
-    """Tasks started by ``app.keyengine`` still running, and relay connections still open for
-    the client identity stored in ``secrets`` (the test wallet and relay are not ours)."""
+    """Tasks started by ``app.keyengine`` or ``app.walletconnect`` still running, and relay
+    connections still open for the client identity stored in ``secrets`` (the test wallet and
+    relay are not ours)."""
     found = []
     for task in other_tasks():
         code = getattr(task.get_coro(), "cr_code", None)
-        if code is not None and "/app/keyengine/" in code.co_filename:
+        if code is not None and any(
+            part in code.co_filename for part in ("/app/keyengine/", "/app/walletconnect/")
+        ):
             found.append(repr(task))
     client_id = SessionStore(secrets).client_key().did
     found += [
@@ -148,3 +153,9 @@ async def eventually(condition: Callable[[], object], timeout: float = 5.0) -> N
     async with asyncio.timeout(timeout):
         while not condition():
             await asyncio.sleep(0.01)
+
+
+async def delivered_and_handled(relay: LoopbackRelay, client: RelayClient) -> None:
+    """Wait until ``client`` acknowledged everything the relay sent it and handled it all."""
+    await eventually(lambda: relay.unacknowledged(client.client_id) == 0)
+    await client.wait_idle()

@@ -1,12 +1,12 @@
 """TEST PEER ONLY: a minimal WalletConnect v2 *wallet* written in Python for integration tests.
 
-It plays the phone wallet against our dApp code through ``tests/walletconnect/relay.py``: pairs
+It plays the phone wallet against our dApp code through ``tests/support/wc_relay.py``: pairs
 from a ``wc:`` URI, approves a session for the account of a private key, answers
 ``personal_sign`` with an EIP-191 signature made by ``eth_account`` (or with another key, an
 error, or nothing), pings, extends, updates and deletes sessions from the wallet side.
 
 Its cryptography and relay code are written here independently of
-``app.keyengine.wallets.walletconnect`` on purpose: if both sides shared one implementation, a
+``app.walletconnect`` on purpose: if both sides shared one implementation, a
 mistake in it (wrong HKDF, wrong topic hash, wrong envelope layout) would cancel out and the
 tests would still pass.  Behaviour follows what the 2.25 SDK wallet does (``wc_approveSession``,
 tags, 7-day expiry) unless a test asks otherwise.  It is never used by the product.

@@ -13,7 +13,8 @@ from app.keyengine.keys import Signature
 from app.keyengine.texts import SignaturePurpose, create_identity_text, enable_identity_text
 from app.keyengine.vault import MemoryStore, VaultError
 from app.keyengine.wallets.base import WalletSigner, recover_personal_sign_address
-from app.keyengine.wallets.walletconnect.errors import (
+from app.keyengine.wallets.walletconnect import Signed, SignRequested, WalletConnectSigner
+from app.walletconnect.errors import (
     NoSession,
     PairingExpired,
     ProtocolViolation,
@@ -23,30 +24,33 @@ from app.keyengine.wallets.walletconnect.errors import (
     SessionRefused,
     UserRejected,
 )
-from app.keyengine.wallets.walletconnect.events import (
+from app.walletconnect.events import (
     Expired,
     PairingUriReady,
+    Reconnected,
+    Reconnecting,
     Rejected,
+    RelayRefused,
     SessionApproved,
-    SessionChanged,
     SessionEnded,
-    Signed,
-    SignRequested,
+    SessionExtended,
+    SessionUpdated,
+    WalletEvent,
 )
-from app.keyengine.wallets.walletconnect.signer import WalletConnectSigner
-from app.keyengine.wallets.walletconnect.store import SessionStore
+from app.walletconnect.store import SessionStore
+from tests.support.wc_relay import REJECTED_PROJECT, LoopbackRelay
 from tests.walletconnect.conftest import (
     FAST,
     PROJECT_ID,
     WALLET_KEY,
     EventLog,
     assert_nothing_left,
+    delivered_and_handled,
     eventually,
     other_tasks,
     pair,
 )
 from tests.walletconnect.fake_wallet import FakeWallet
-from tests.walletconnect.relay import REJECTED_PROJECT, LoopbackRelay
 
 CREATE_TEXT = create_identity_text(bytes.fromhex("04" + "ab" * 64))
 ENABLE_TEXT = enable_identity_text(bytes(range(32)))
@@ -87,7 +91,7 @@ async def test_pair_and_approve(
         session = signer.session
         assert session is not None and session.peer.name == "Fake Test Wallet"
         assert session.chain_id == "eip155:1"
-        assert events.kinds() == ["pairing_uri", "session_approved"]
+        assert events.types() == [PairingUriReady, SessionApproved]
         uri_event, approved = events.events
         assert isinstance(uri_event, PairingUriReady) and uri_event.renewal == 0
         assert uri_event.expires_at - time.time() == pytest.approx(300, abs=3)
@@ -103,8 +107,8 @@ async def test_pair_and_approve(
         stored = SessionStore(secrets).latest()
         assert stored is not None and stored.topic == session.topic
         assert stored.sym_key == wallet_session.sym_key
-        await asyncio.sleep(0.1)
-        assert pairing_topic not in signer.client.relay.topics  # one-shot pairing forgotten
+        # The one-shot pairing is forgotten (in the background, after the settle).
+        await eventually(lambda: pairing_topic not in signer.client.relay.topics)
     finally:
         await signer.close()
 
@@ -155,7 +159,15 @@ async def test_settle_without_a_usable_account_is_refused(
     session = await wallet.approve(proposal, chains=["eip155:137"])
     with pytest.raises(SessionRefused, match="eip155:1"):
         await asyncio.wait_for(task, 5)
-    await asyncio.sleep(0.2)
+    await eventually(
+        lambda: (
+            wallet.settle_answer(session) is not None
+            and (
+                session.deleted
+                or any(item.payload.get("method") == "wc_sessionDelete" for item in wallet.received)
+            )
+        )
+    )
     answer = wallet.settle_answer(session)
     assert answer is not None and answer["error"]["code"] == 7000
     assert session.deleted or any(
@@ -214,7 +226,7 @@ async def test_pairing_uri_is_renewed_when_it_expires(
     first = await events.next_uri()
     second = await events.next_uri(timeout=3)
     assert first != second
-    assert events.kinds()[:3] == ["pairing_uri", "expired", "pairing_uri"]
+    assert events.types()[:3] == [PairingUriReady, Expired, PairingUriReady]
     renewed = events.events[2]
     assert isinstance(renewed, PairingUriReady) and renewed.renewal == 1
     proposal = await wallet.pair(second)
@@ -243,7 +255,7 @@ async def test_pairing_expired_when_no_renewal_is_allowed(
             renewals=0,
             relay_options=FAST,
         )
-    assert events.kinds() == ["pairing_uri", "expired"]
+    assert events.types() == [PairingUriReady, Expired]
     assert isinstance(events.events[1], Expired) and events.events[1].what == "pairing"
     await assert_nothing_left(relay, secrets)
 
@@ -261,7 +273,6 @@ async def test_cancelling_connect_leaves_no_task(
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    await asyncio.sleep(0.05)
     await assert_nothing_left(relay, secrets)
 
 
@@ -289,7 +300,7 @@ async def test_relay_refusing_us_while_we_wait_for_a_wallet(
     await relay.refuse(SessionStore(secrets).client_key().did, "Unauthorized: origin not allowed")
     with pytest.raises(RelayRejected, match="origin not allowed"):
         await asyncio.wait_for(task, 3)
-    assert events.kinds()[-1] == "relay_rejected"
+    assert events.types()[-1] is RelayRefused
     await assert_nothing_left(relay, secrets)
 
 
@@ -333,7 +344,7 @@ async def test_non_xmtp_text_is_refused_before_anything_is_sent(
     for text in ("hello", CREATE_TEXT + " ", "0x" + CREATE_TEXT.encode().hex()):
         with pytest.raises(UnsupportedText):
             await connected.sign_personal(text)
-    await asyncio.sleep(0.1)
+    # Refused before any I/O: there is nothing in flight to wait for.
     assert len(relay.published) == before
     assert wallet.pending_requests() == 0
 
@@ -368,9 +379,10 @@ async def test_request_expiry(
         with pytest.raises(RequestExpired):
             await asyncio.wait_for(task, 5)
         assert isinstance(events.events[-1], Expired) and events.events[-1].what == "request"
-        assert not signer.client._pending
+        assert signer.client.pending_requests == 0
         await wallet.sign(request)  # a late answer is ignored
-        await asyncio.sleep(0.1)
+        await delivered_and_handled(relay, signer.client.relay)
+        assert signer.session is not None
     finally:
         await signer.close()
 
@@ -409,7 +421,7 @@ async def test_cancelling_a_request_cleans_up(
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert not connected.client._pending
+    assert connected.client.pending_requests == 0
     await wallet.sign(stale)  # answering the cancelled request changes nothing
     signature = await _sign_with(wallet, connected, CREATE_TEXT)
     assert _recovers_to(CREATE_TEXT, signature) == wallet.address
@@ -443,7 +455,9 @@ async def test_disconnect_from_our_side(
     signer = await pair(relay, wallet, secrets, events)
     topic = signer.session.topic  # type: ignore[union-attr]
     await signer.disconnect()
-    await asyncio.sleep(0.2)
+    await eventually(
+        lambda: any(i.payload.get("method") == "wc_sessionDelete" for i in wallet.received)
+    )
     deletes = [i for i in wallet.received if i.payload.get("method") == "wc_sessionDelete"]
     assert len(deletes) == 1 and deletes[0].topic == topic and deletes[0].tag == 1112
     assert deletes[0].payload["params"] == {"code": 6000, "message": "User disconnected."}
@@ -485,8 +499,14 @@ async def test_pings_extend_update_and_events(
     assert connected.address == wallet.address
 
     assert (await wallet.emit_event("accountsChanged", [wallet.address]))["result"] is True  # type: ignore[index]
-    changes = [e.what for e in events.events if isinstance(e, SessionChanged)]
-    assert changes == ["extended", "extended", "updated", "accountsChanged"]
+    changes = [
+        type(e)
+        for e in events.events
+        if isinstance(e, SessionExtended | SessionUpdated | WalletEvent)
+    ]
+    assert changes == [SessionExtended, SessionExtended, SessionUpdated, WalletEvent]
+    wallet_event = events.events[-1]
+    assert isinstance(wallet_event, WalletEvent) and wallet_event.name == "accountsChanged"
 
 
 @pytest.mark.asyncio
@@ -497,7 +517,7 @@ async def test_wallet_switching_the_session_to_another_account(
     namespaces = {"eip155": {"methods": ["personal_sign"], "accounts": [f"eip155:1:{other}"]}}
     assert (await wallet.update(namespaces))["result"] is True  # type: ignore[index]
     updated = events.events[-1]
-    assert isinstance(updated, SessionChanged) and updated.address.lower() == other
+    assert isinstance(updated, SessionUpdated) and updated.address.lower() == other
     before = len(relay.published)
     with pytest.raises(WrongWallet, match="connect again"):
         await connected.sign_personal(CREATE_TEXT)
@@ -527,9 +547,9 @@ async def test_relay_restart_mid_session(
     wallet.auto_sign = True
     signature = await asyncio.wait_for(connected.sign_personal(ENABLE_TEXT), 8)
     assert _recovers_to(ENABLE_TEXT, signature) == wallet.address
-    kinds = events.kinds()
-    assert "reconnecting" in kinds and "reconnected" in kinds
-    assert kinds.index("reconnected") > kinds.index("reconnecting")
+    types = events.types()
+    assert Reconnecting in types and Reconnected in types
+    assert types.index(Reconnected) > types.index(Reconnecting)
     client_id = connected.client.relay.client_id
     subscribe_calls = [m for c, m in relay.requests if c == client_id]
     assert "irn_batchSubscribe" in subscribe_calls
@@ -544,14 +564,14 @@ async def test_answer_sent_while_we_are_offline_is_fetched(
     request = await wallet.next_request()
     client_id = connected.client.relay.client_id
     relay.block(client_id)  # our connection drops and cannot come back yet
-    await asyncio.sleep(0.2)
-    await wallet.sign(request)  # lands in the mailbox only
-    await asyncio.sleep(0.2)
-    assert not task.done()
+    await eventually(lambda: not connected.client.relay.connected)
+    await wallet.sign(request)  # lands in the mailbox only (stored once the relay answers)
+    await eventually(lambda: relay.refused_by_client.get(client_id, 0) > 0)
+    assert client_id not in relay.connected_clients() and not task.done()
     relay.unblock(client_id)
     signature = await asyncio.wait_for(task, 8)
     assert _recovers_to(CREATE_TEXT, signature) == wallet.address
-    await eventually(lambda: "reconnected" in events.kinds())
+    await eventually(lambda: Reconnected in events.types())
 
 
 @pytest.mark.asyncio
@@ -619,7 +639,8 @@ async def test_session_expiring_while_running(
     signer = await pair(relay, wallet, secrets, events)
     try:
         await wallet.extend(int(time.time()) + 1)
-        await asyncio.sleep(1.3)
+        # The expiry timer ends the session although nobody asks for a signature.
+        await eventually(lambda: Expired in events.types())
         assert signer.session is None
         assert isinstance(events.events[-1], Expired) and events.events[-1].what == "session"
         with pytest.raises(NoSession):
@@ -639,5 +660,4 @@ async def test_everything_is_stopped_after_close(secrets: MemoryStore) -> None:
             await signer.close()
             await signer.close()  # idempotent
             await assert_nothing_left(relay, secrets)
-    await asyncio.sleep(0.05)
-    assert not other_tasks() - baseline
+    await eventually(lambda: not other_tasks() - baseline)

@@ -9,15 +9,18 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 
-from app.keyengine.wallets.walletconnect.crypto import ClientKey, message_id
-from app.keyengine.wallets.walletconnect.errors import (
+from app.walletconnect.crypto import message_id
+from app.walletconnect.errors import (
     RelayError,
     RelayRejected,
     RelayUnavailable,
 )
-from app.keyengine.wallets.walletconnect.relay import RelayClient, RelayMessage
-from tests.walletconnect.conftest import FAST, PROJECT_ID, eventually
-from tests.walletconnect.relay import LoopbackRelay
+from app.walletconnect.events import Reconnected, Reconnecting
+from app.walletconnect.relay import RelayClient, RelayState
+from app.walletconnect.relay_auth import ClientKey
+from app.walletconnect.relay_inbox import RelayMessage
+from tests.support.wc_relay import LoopbackRelay
+from tests.walletconnect.conftest import FAST, PROJECT_ID, delivered_and_handled, eventually
 
 TOPIC = "ab" * 32
 
@@ -54,29 +57,34 @@ async def test_auth_jwt_is_accepted_and_identifies_the_client(relay: LoopbackRel
 
 
 @pytest.mark.asyncio
-async def test_redelivered_messages_are_handled_once_and_acked(
-    relay: LoopbackRelay, publisher: RelayClient
-) -> None:
+async def test_redelivered_messages_are_handled_once_and_acked() -> None:
     inbox = Inbox()
     key = ClientKey.generate()
-    client = RelayClient(relay.url, PROJECT_ID, key, on_message=inbox, options=FAST)
-    await client.start()
-    try:
-        await client.subscribe(TOPIC)
-        for _ in range(2):  # the same envelope twice: a mailbox redelivery
-            await publisher.publish(TOPIC, "bWVzc2FnZQ==", ttl=300, tag=1108)
-        await publisher.publish(TOPIC, "b3RoZXI=", ttl=300, tag=1109)
-        await eventually(lambda: len(inbox.messages) >= 2)
-        await asyncio.sleep(0.1)
-        assert [(m.message, m.tag) for m in inbox.messages] == [
-            ("bWVzc2FnZQ==", 1108),
-            ("b3RoZXI=", 1109),
-        ]
-        assert inbox.messages[0].topic == TOPIC and inbox.messages[0].published_at > 0
-        acked = relay.delivered[key.did]
-        assert message_id("bWVzc2FnZQ==") in acked and message_id("b3RoZXI=") in acked
-    finally:
-        await client.close()
+    async with LoopbackRelay(dedupe_publishes=False) as relay:
+        publisher = RelayClient(
+            relay.url, PROJECT_ID, ClientKey.generate(), on_message=Inbox(), options=FAST
+        )
+        client = RelayClient(relay.url, PROJECT_ID, key, on_message=inbox, options=FAST)
+        await publisher.start()
+        await client.start()
+        try:
+            await client.subscribe(TOPIC)
+            for _ in range(2):  # the same envelope twice: a mailbox redelivery
+                await publisher.publish(TOPIC, "bWVzc2FnZQ==", ttl=300, tag=1108)
+            await publisher.publish(TOPIC, "b3RoZXI=", ttl=300, tag=1109)
+            sent = [f for d, c, f in relay.frames if d == "out" and c == key.did and "method" in f]
+            assert len(sent) == 3  # the relay did deliver the repeat
+            await delivered_and_handled(relay, client)
+            assert [(m.message, m.tag) for m in inbox.messages] == [
+                ("bWVzc2FnZQ==", 1108),
+                ("b3RoZXI=", 1109),
+            ]
+            assert inbox.messages[0].topic == TOPIC and inbox.messages[0].published_at > 0
+            acked = relay.delivered[key.did]
+            assert message_id("bWVzc2FnZQ==") in acked and message_id("b3RoZXI=") in acked
+        finally:
+            await client.close()
+            await publisher.close()
 
 
 @pytest.mark.asyncio
@@ -93,7 +101,11 @@ async def test_no_echo_and_unknown_topics_are_ignored(
         await client.publish(TOPIC, "b3du", ttl=300, tag=1)  # our own: not echoed
         await client.unsubscribe(TOPIC)
         await publisher.publish(TOPIC, "bGF0ZQ==", ttl=300, tag=1)  # after unsubscribing
-        await asyncio.sleep(0.2)
+        # The relay delivers before it acknowledges a publish: nothing was sent to us.
+        assert not [
+            f for d, c, f in relay.frames if d == "out" and c == client.client_id and "method" in f
+        ]
+        await delivered_and_handled(relay, client)
         assert inbox.messages == []
     finally:
         await client.close()
@@ -157,8 +169,9 @@ async def test_requests_waiting_for_a_connection_end_on_close(relay: LoopbackRel
     relay.block(client.client_id)
     await eventually(lambda: not client.connected)
     waiting = asyncio.create_task(client.publish(TOPIC, "eA==", ttl=300, tag=1))
-    await asyncio.sleep(0.1)
-    assert not waiting.done()
+    refused = relay.refused_by_client.get(client.client_id, 0)
+    await eventually(lambda: relay.refused_by_client.get(client.client_id, 0) > refused)
+    assert not waiting.done()  # still waiting for a connection the relay keeps refusing
     await client.close()
     with pytest.raises(RelayUnavailable):
         await asyncio.wait_for(waiting, 1)
@@ -169,22 +182,22 @@ async def test_reconnect_resubscribes_and_reports(
     relay: LoopbackRelay, publisher: RelayClient
 ) -> None:
     inbox = Inbox()
-    states: list[str] = []
+    states: list[RelayState] = []
     client = RelayClient(
         relay.url,
         PROJECT_ID,
         ClientKey.generate(),
         on_message=inbox,
-        on_state=lambda name, data: states.append(name),
+        on_state=states.append,
         options=FAST,
     )
     await client.start([TOPIC])
     try:
         relay.block(client.client_id)
-        await eventually(lambda: "reconnecting" in states)
+        await eventually(lambda: any(isinstance(s, Reconnecting) for s in states))
         await publisher.publish(TOPIC, "d2hpbGUgYXdheQ==", ttl=300, tag=1)
         relay.unblock(client.client_id)
-        await eventually(lambda: "reconnected" in states)
+        await eventually(lambda: any(isinstance(s, Reconnected) for s in states))
         await eventually(lambda: len(inbox.messages) == 1)
         await publisher.publish(TOPIC, "YWZ0ZXI=", ttl=300, tag=1)  # live again: resubscribed
         await eventually(lambda: len(inbox.messages) == 2)

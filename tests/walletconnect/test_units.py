@@ -11,10 +11,10 @@ import re
 import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from app.keyengine.errors import KeyEngineError
 from app.keyengine.vault import MemoryStore
-from app.keyengine.wallets.walletconnect import crypto
-from app.keyengine.wallets.walletconnect.errors import (
+from app.walletconnect import crypto, relay_auth
+from app.walletconnect.constants import PROJECT_ID_ENV
+from app.walletconnect.errors import (
     EnvelopeError,
     InvalidPairingUri,
     ProjectIdMissing,
@@ -22,12 +22,8 @@ from app.keyengine.wallets.walletconnect.errors import (
     SessionRefused,
     WalletConnectError,
 )
-from app.keyengine.wallets.walletconnect.relay import (
-    PROJECT_ID_ENV,
-    build_relay_url,
-    resolve_project_id,
-)
-from app.keyengine.wallets.walletconnect.session import (
+from app.walletconnect.relay_config import build_relay_url, resolve_project_id
+from app.walletconnect.session import (
     AppMetadata,
     Session,
     build_proposal,
@@ -39,8 +35,8 @@ from app.keyengine.wallets.walletconnect.session import (
     validate_namespaces,
     validate_settle,
 )
-from app.keyengine.wallets.walletconnect.store import STORE_NAME, SessionStore
-from app.keyengine.wallets.walletconnect.uri import (
+from app.walletconnect.store import STORE_NAME, SessionStore
+from app.walletconnect.uri import (
     PairingUri,
     new_pairing,
     parse_pairing_uri,
@@ -67,20 +63,46 @@ ADDRESS = "0x19E7E376E7C213B7E7e7e46cc70A5dD086DAff2A"
 
 
 def test_relay_jwt_matches_the_spec_vector() -> None:
-    key = crypto.ClientKey(bytes.fromhex(SPEC_SEED))
+    key = relay_auth.ClientKey(bytes.fromhex(SPEC_SEED))
     assert key.public_key.hex() == SPEC_PUBLIC
     assert key.did == SPEC_DID
-    token = crypto.relay_jwt(key, sub=SPEC_SUB, aud="wss://relay.walletconnect.com", iat=1656910097)
+    token = relay_auth.relay_jwt(
+        key, sub=SPEC_SUB, aud="wss://relay.walletconnect.com", iat=1656910097
+    )
     assert token == SPEC_JWT
 
 
 def test_did_key_matches_the_spec_example() -> None:
     public = bytes.fromhex("3b6a27bcceb6a42d62a3a8d02a6f0d73653215771de243a63ac048a18b59da29")
-    assert crypto.did_key(public) == "did:key:z6MkiTBz1ymuepAQ4HEHYSF1H8quG5GLVVQR3djdX3mDooWp"
+    assert relay_auth.did_key(public) == "did:key:z6MkiTBz1ymuepAQ4HEHYSF1H8quG5GLVVQR3djdX3mDooWp"
+
+
+def test_the_relay_side_verifies_our_jwt_and_refuses_a_forged_one() -> None:
+    token = relay_auth.relay_jwt(
+        relay_auth.ClientKey(bytes.fromhex(SPEC_SEED)),
+        sub=SPEC_SUB,
+        aud="wss://relay.walletconnect.com",
+        iat=1656910097,
+    )
+    assert relay_auth.verify_relay_jwt(token, now=1656910100)["iss"] == SPEC_DID
+    with pytest.raises(relay_auth.InvalidRelayToken, match="expired"):
+        relay_auth.verify_relay_jwt(token, now=1656996498)
+    header, payload, _ = token.split(".")
+    other = relay_auth.relay_jwt(relay_auth.ClientKey.generate(), sub="x", aud="y")
+    with pytest.raises(relay_auth.InvalidRelayToken, match="signature"):
+        relay_auth.verify_relay_jwt(f"{header}.{payload}.{other.split('.')[2]}", now=1656910100)
+    for broken in ("", "a.b", "a.b.c", f"{header}.{payload}"):
+        with pytest.raises(relay_auth.InvalidRelayToken):
+            relay_auth.verify_relay_jwt(broken)
+
+
+@pytest.mark.parametrize("data", [b"", b"\0", b"\0\0\x01", os.urandom(34), b"\xed\x01" + bytes(32)])
+def test_base58btc_round_trips(data: bytes) -> None:
+    assert relay_auth.base58btc_decode(relay_auth.base58btc(data)) == data
 
 
 def test_client_key_repr_hides_the_seed() -> None:
-    key = crypto.ClientKey(bytes.fromhex(SPEC_SEED))
+    key = relay_auth.ClientKey(bytes.fromhex(SPEC_SEED))
     assert SPEC_SEED not in repr(key)
     assert SPEC_DID in repr(key)
 
@@ -141,7 +163,7 @@ def test_tampered_envelope_raises_a_typed_error(position: int) -> None:
     raw[position] ^= 0x01
     with pytest.raises(EnvelopeError) as info:
         crypto.open_envelope(key, base64.b64encode(bytes(raw)).decode())
-    assert isinstance(info.value, KeyEngineError)
+    assert isinstance(info.value, WalletConnectError)
 
 
 @pytest.mark.parametrize(

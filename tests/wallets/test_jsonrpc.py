@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ from app.keyengine.wallets.jsonrpc import (
     RpcWalletUnreachable,
     SignatureRejected,
 )
+from tests.support.rpc_wallet_stub import Answer, StubWallet, running_stub
 from tests.wallets.conftest import HARDHAT_ACCOUNT_0, HARDHAT_ACCOUNT_1, free_port
 
 REPO = Path(__file__).resolve().parent.parent.parent
@@ -94,48 +95,11 @@ async def test_nothing_listening_is_unreachable() -> None:
 
 # --- error mapping, on a stub EIP-1193 wallet -------------------------------------------------
 
-Answer = Callable[[str, list[Any]], Any]
-
-
-class StubWallet:
-    """A loopback HTTP JSON-RPC endpoint whose answers each test chooses."""
-
-    def __init__(self) -> None:
-        self.key = RawKeySigner(bytes.fromhex("44" * 32))
-        self.calls: list[str] = []
-        self.answer: Answer = self.sign_normally
-        self.url = ""
-
-    def sign_normally(self, method: str, params: list[Any]) -> Any:
-        if method == "eth_accounts":
-            return {"result": [self.key.address.lower()]}
-        text = bytes.fromhex(params[0][2:]).decode("utf-8")
-        return {"result": "0x" + self.key.sign_personal_sync(text).hex()}
-
-    async def handle(self, request: web.Request) -> web.StreamResponse:
-        body = await request.json()
-        self.calls.append(body["method"])
-        answer = self.answer(body["method"], body["params"])
-        if isinstance(answer, web.StreamResponse):
-            return answer
-        return web.json_response({"jsonrpc": "2.0", "id": body["id"], **answer})
-
 
 @pytest_asyncio.fixture
 async def stub() -> AsyncIterator[StubWallet]:
-    wallet = StubWallet()
-    app = web.Application()
-    app.router.add_post("/", wallet.handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    wallet.url = f"http://127.0.0.1:{port}/"
-    try:
+    async with running_stub() as wallet:
         yield wallet
-    finally:
-        await runner.cleanup()
 
 
 def _on_sign(answer: Any) -> Answer:

@@ -67,7 +67,7 @@ class AccountsViewModel(QObject):
         account = self.context.accounts.remove(address)
         if account is not None:
             await account.signer.aclose()
-        forget_session(self.context.engine.secret_store, address)
+        await forget_session(self.context.engine.secret_store, address)
         self.context.settings.forget(address)
         self.context.save_settings()
         self.changed.emit()

@@ -13,7 +13,18 @@ from app.companion.settings import SavedAccount
 from app.companion.signing import PromptingSigner, SignerKind
 from app.companion.walletconnect import WalletConnectOptions
 from app.keyengine.flows import Identity
-from app.keyengine.wallets.base import WalletSigner
+from app.keyengine.wallets.base import WalletSigner, close_signer
+from app.keyengine.wallets.walletconnect import SignerEvent
+from app.walletconnect.events import (
+    Expired,
+    PairingUriReady,
+    Reconnecting,
+    Rejected,
+    RelayRefused,
+    SessionApproved,
+    SessionEnded,
+    Step,
+)
 
 MAX_PAIRING_RENEWALS = 12
 """Automatic renewals of an expired QR code (an hour) before giving up."""
@@ -103,9 +114,7 @@ class ConnectViewModel(QObject):
             try:
                 return await self._login(signer, SignerKind.WALLETCONNECT, saved)
             except BaseException:
-                aclose = getattr(signer, "aclose", None)
-                if aclose is not None:
-                    await aclose()
+                await close_signer(signer)
                 raise
 
         try:
@@ -114,50 +123,50 @@ class ConnectViewModel(QObject):
             self._clear_pairing()
 
     async def _pair(self, resume_address: str | None) -> WalletSigner:
-        from app.keyengine.wallets.walletconnect.errors import PairingExpired
-
+        """Resume or pair through the factory; expired codes are renewed there (announced as
+        ``Expired`` + a new ``PairingUriReady``), ``MAX_PAIRING_RENEWALS`` times at most."""
         settings = self.context.settings
-        renewals = 0
-        while True:
-            options = WalletConnectOptions(
-                relay_url=settings.relay_url,
-                project_id=settings.project_id,
-                secrets=self.context.engine.secret_store,
-                on_event=self.on_walletconnect_event,
-                resume_address=resume_address,
-            )
-            try:
-                return await self.context.walletconnect_factory(options)
-            except PairingExpired:
-                renewals += 1
-                if resume_address is not None or renewals > MAX_PAIRING_RENEWALS:
-                    raise
-                self.wallet_status.emit(self.tr("The code expired; showing a new one."))
+        options = WalletConnectOptions(
+            relay_url=settings.relay_url,
+            project_id=settings.project_id,
+            secrets=self.context.engine.secret_store,
+            on_event=self.on_walletconnect_event,
+            resume_address=resume_address,
+            renewals=MAX_PAIRING_RENEWALS,
+        )
+        return await self.context.walletconnect_factory(options)
 
-    def on_walletconnect_event(self, event: object) -> None:
-        """WalletConnect's plain events, turned into what the Connect screen shows."""
-        kind = getattr(event, "kind", "")
-        if kind == "pairing_uri":
-            self.current_uri = str(getattr(event, "uri", ""))
-            self._expires_at = float(getattr(event, "expires_at", time.time() + 300))
-            self.pairing_uri.emit(self.current_uri)
-            self._ticker.start()
-            self._tick()
-            self.wallet_status.emit(self.tr("Scan the code with your wallet, or copy the link."))
-        elif kind == "session_approved":
-            self._clear_pairing()
-            name = str(getattr(event, "peer_name", ""))
-            self.wallet_status.emit(self.tr("Connected to {0}.").format(name))
-        elif kind == "rejected":
-            self.wallet_status.emit(self.tr("The wallet declined."))
-        elif kind == "expired":
-            self.wallet_status.emit(self.tr("Expired: {0}.").format(getattr(event, "what", "")))
-        elif kind == "session_deleted":
-            self.wallet_status.emit(self.tr("The wallet ended the session."))
-        elif kind == "reconnecting":
-            self.wallet_status.emit(self.tr("Reconnecting to the relay…"))
-        elif kind == "relay_rejected":
-            self.wallet_status.emit(self.tr("The relay refused this app: check the project id."))
+    def on_walletconnect_event(self, event: SignerEvent) -> None:
+        """WalletConnect's typed events, turned into what the Connect screen shows."""
+        match event:
+            case PairingUriReady(uri=uri, expires_at=expires_at):
+                self.current_uri = uri
+                self._expires_at = float(expires_at)
+                self.pairing_uri.emit(uri)
+                self._ticker.start()
+                self._tick()
+                self.wallet_status.emit(
+                    self.tr("Scan the code with your wallet, or copy the link.")
+                )
+            case SessionApproved(peer_name=name):
+                self._clear_pairing()
+                self.wallet_status.emit(self.tr("Connected to {0}.").format(name))
+            case Rejected():
+                self.wallet_status.emit(self.tr("The wallet declined."))
+            case Expired(what=Step.PAIRING):
+                self.wallet_status.emit(self.tr("The code expired; showing a new one."))
+            case Expired(what=what):
+                self.wallet_status.emit(self.tr("Expired: {0}.").format(str(what)))
+            case SessionEnded():
+                self.wallet_status.emit(self.tr("The wallet ended the session."))
+            case Reconnecting():
+                self.wallet_status.emit(self.tr("Reconnecting to the relay…"))
+            case RelayRefused():
+                self.wallet_status.emit(
+                    self.tr("The relay refused this app: check the project id.")
+                )
+            case _:
+                pass
 
     def _tick(self) -> None:
         left = max(0, int(self._expires_at - time.time()))

@@ -75,3 +75,16 @@ def check_signer(address: str, request: SignatureRequest, wallet_signature: byte
     if recovered.hex() != address[2:].lower():
         shown = to_checksum_address("0x" + recovered.hex())
         raise WrongWallet(f"the wallet signature recovers to {shown}, not to {address}")
+
+
+@runtime_checkable
+class ClosableSigner(WalletSigner, Protocol):
+    """A signer that holds something to release (an HTTP session, a relay connection)."""
+
+    async def aclose(self) -> None: ...
+
+
+async def close_signer(signer: WalletSigner) -> None:
+    """Release what ``signer`` holds; nothing to do for signers that hold nothing (raw keys)."""
+    if isinstance(signer, ClosableSigner):
+        await signer.aclose()

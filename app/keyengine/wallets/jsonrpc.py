@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit
 
 from app.keyengine.crypto.ethereum import is_checksum_address, to_checksum_address
-from app.keyengine.errors import KeyEngineError
+from app.keyengine.errors import KeyEngineError, WalletRejected
 from app.keyengine.texts import classify_text
 
 if TYPE_CHECKING:
@@ -43,7 +43,7 @@ class RpcWalletUnreachable(RpcWalletError):
     """Nothing answers at the wallet's URL (connection refused, DNS failure, timeout)."""
 
 
-class SignatureRejected(RpcWalletError):
+class SignatureRejected(RpcWalletError, WalletRejected):
     """The wallet (or the person using it) declined to sign."""
 
 

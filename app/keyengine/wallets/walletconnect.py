@@ -1,54 +1,40 @@
-"""``WalletConnectSigner``: the ``WalletSigner`` the engine uses for a phone (or desktop) wallet.
+"""``WalletConnectSigner``: the ``WalletSigner`` for a phone (or desktop) wallet over WalletConnect.
 
-The wallet key never comes near this app: we only see the account the wallet approved and the
-signatures it returns.  The signer adds the engine's rules on top of the protocol client:
+The protocol lives in ``app.walletconnect`` (which knows nothing of XMTP); this adapter adds the
+engine's rules on top of a session:
 
 * only XMTP texts are sent (``classify_text``), before anything touches the network;
 * the text goes as ``0x`` + UTF-8 hex in ``[message, address]`` order, and the answer must
   recover (EIP-191) to the session account, else ``WrongWallet`` (a wallet that signed with
   another key, or a smart-contract account whose signatures do not ecrecover);
+* a declined request is a ``WalletConnectRejected``: the engine's ``WalletRejected`` like every
+  other signer's, and the package's ``UserRejected`` (with its code);
 * every step is reported to ``on_event`` so a front end can say "open your wallet" with the
   exact text, and "declined" / "expired" as normal outcomes.
+
+The wallet key never comes near this app: we only see the approved account and its signatures.
 """
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from types import TracebackType
-from typing import Self
+from typing import ClassVar, Final, Self
 
-from app.keyengine.errors import WrongWallet
+from app.keyengine.errors import WalletRejected, WrongWallet
 from app.keyengine.keys import Signature
-from app.keyengine.texts import classify_text
-from app.keyengine.vault import SecretStore
+from app.keyengine.texts import SignaturePurpose, classify_text
 from app.keyengine.wallets.base import check_signer
-from app.keyengine.wallets.walletconnect.client import WalletConnectClient
-from app.keyengine.wallets.walletconnect.errors import (
-    PairingExpired,
-    RequestExpired,
-    UserRejected,
-)
-from app.keyengine.wallets.walletconnect.events import (
-    EventHandler,
-    Expired,
-    PairingUriReady,
-    Rejected,
-    Signed,
-    SignRequested,
-    WalletConnectEvent,
-    emit,
-)
-from app.keyengine.wallets.walletconnect.relay import (
-    DEFAULT_RELAY_URL,
-    RelayOptions,
-    resolve_project_id,
-)
-from app.keyengine.wallets.walletconnect.session import (
+from app.walletconnect import connect as connecting
+from app.walletconnect.client import WalletConnectClient
+from app.walletconnect.constants import DEFAULT_RELAY_URL, PAIRING_TTL, PING_TIMEOUT, REQUEST_TTL
+from app.walletconnect.errors import RequestExpired, UserRejected
+from app.walletconnect.events import Expired, Rejected, Step, WalletConnectEvent, emit
+from app.walletconnect.relay_config import RelayOptions
+from app.walletconnect.session import (
     DEFAULT_CHAINS,
-    DEFAULT_METADATA,
-    REQUEST_TTL,
     SIGN_METHOD,
     AppMetadata,
     Session,
@@ -56,22 +42,56 @@ from app.keyengine.wallets.walletconnect.session import (
     personal_sign_params,
     request_expiry,
 )
-from app.keyengine.wallets.walletconnect.store import SessionStore
-from app.keyengine.wallets.walletconnect.uri import PAIRING_TTL
+from app.walletconnect.store import SecretStore, SessionStore
+
+DEFAULT_METADATA: Final = AppMetadata(
+    name="XMTP Key Companion",
+    description="Create and unlock XMTP keys with your own wallet",
+    url="https://localhost",
+)
+"""A desktop app has no web origin; wallets show this URL, so no real site is impersonated."""
 
 
-def _session_store(store: SecretStore | SessionStore, clock: Callable[[], float]) -> SessionStore:
-    return store if isinstance(store, SessionStore) else SessionStore(store, clock=clock)
+class WalletConnectRejected(WalletRejected, UserRejected):
+    """The wallet declined a signature request (``code``: its JSON-RPC error code)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SignRequested:
+    """A request is on its way: tell the user to open the wallet and show the exact text."""
+
+    kind: ClassVar[str] = "sign_request"
+    purpose: SignaturePurpose
+    text: str
+    address: str
+    expires_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class Signed:
+    kind: ClassVar[str] = "signed"
+    purpose: SignaturePurpose
+    address: str
+
+
+SignerEvent = WalletConnectEvent | SignRequested | Signed
+SignerEventHandler = Callable[[SignerEvent], None]
+
+
+def session_store(store: SecretStore | SessionStore) -> SessionStore:
+    """The WalletConnect entry of ``store`` (a keyring, or memory for one run)."""
+    return store if isinstance(store, SessionStore) else SessionStore(store)
 
 
 class WalletConnectSigner:
-    """A wallet connected through WalletConnect v2; create with ``connect()`` or ``resume()``."""
+    """A wallet connected through WalletConnect v2; made by ``resume_or_pair`` (or ``connect``,
+    ``resume``)."""
 
     def __init__(
         self,
         client: WalletConnectClient,
         *,
-        on_event: EventHandler | None = None,
+        on_event: SignerEventHandler | None = None,
         request_ttl: float = REQUEST_TTL,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -89,13 +109,52 @@ class WalletConnectSigner:
     # -- factories ----------------------------------------------------------------------------
 
     @classmethod
+    async def resume_or_pair(
+        cls,
+        store: SecretStore | SessionStore,
+        relay_url: str = DEFAULT_RELAY_URL,
+        project_id: str | None = None,
+        *,
+        resume: bool = True,
+        address: str | None = None,
+        on_event: SignerEventHandler | None = None,
+        pairing_timeout: float = PAIRING_TTL,
+        renewals: int | None = None,
+        request_ttl: float = REQUEST_TTL,
+        metadata: AppMetadata = DEFAULT_METADATA,
+        relay_options: RelayOptions | None = None,
+    ) -> WalletConnectSigner:
+        """The stored session of ``address`` (any if ``None``), else a newly paired wallet.
+
+        The one way the CLI and the desktop app connect: pairing URIs are announced through
+        ``on_event``; ``project_id`` falls back to ``$XMTP_COMPANION_WC_PROJECT_ID``; with
+        ``resume=False`` a new wallet is always paired.
+        """
+        settings = connecting.ClientSettings(
+            metadata=metadata,
+            relay_url=relay_url,
+            project_id=project_id,
+            on_event=on_event,
+            relay_options=relay_options,
+        )
+        client = await connecting.resume_or_pair(
+            session_store(store),
+            settings,
+            resume=resume,
+            address=address,
+            pairing_timeout=pairing_timeout,
+            renewals=renewals,
+        )
+        return cls(client, on_event=on_event, request_ttl=request_ttl)
+
+    @classmethod
     async def connect(
         cls,
         store: SecretStore | SessionStore,
         relay_url: str = DEFAULT_RELAY_URL,
         project_id: str | None = None,
         metadata: AppMetadata = DEFAULT_METADATA,
-        on_event: EventHandler | None = None,
+        on_event: SignerEventHandler | None = None,
         pairing_timeout: float = PAIRING_TTL,
         *,
         renewals: int | None = None,
@@ -105,45 +164,20 @@ class WalletConnectSigner:
         relay_options: RelayOptions | None = None,
         propose_with_relay_method: bool = False,
     ) -> WalletConnectSigner:
-        """Pair a wallet: emit ``pairing_uri`` events and wait until one approves.
-
-        Each URI is valid ``pairing_timeout`` seconds; when it expires a fresh one is made and
-        announced (``renewal`` counts them) until a wallet connects, the task is cancelled, or
-        ``renewals`` new URIs were shown (then ``PairingExpired``).  ``UserRejected`` when the
-        wallet declines, ``SessionRefused`` when it offers no usable account.  ``project_id``
-        falls back to ``$XMTP_COMPANION_WC_PROJECT_ID`` (``ProjectIdMissing`` if neither).
-        """
-        client = WalletConnectClient(
-            _session_store(store, clock),
-            project_id=resolve_project_id(project_id),
-            relay_url=relay_url,
-            metadata=metadata,
-            chains=chains,
-            on_event=on_event,
-            clock=clock,
-            relay_options=relay_options,
-            propose_with_relay_method=propose_with_relay_method,
+        """Pair a wallet (see ``app.walletconnect.connect.pair``) and sign with it."""
+        settings = connecting.ClientSettings(
+            metadata,
+            relay_url,
+            project_id,
+            chains,
+            on_event,
+            clock,
+            relay_options,
+            propose_with_relay_method,
         )
-        try:
-            await client.start()
-            renewal = 0
-            while True:
-                proposal = await client.propose(ttl=pairing_timeout)
-                emit(on_event, PairingUriReady(proposal.uri, proposal.expires_at, renewal))
-                try:
-                    await proposal.wait()
-                    break
-                except PairingExpired:
-                    emit(on_event, Expired("pairing"))
-                    if renewals is not None and renewal >= renewals:
-                        raise
-                    renewal += 1
-                except UserRejected as exc:
-                    emit(on_event, Rejected("proposal", exc.code, str(exc)))
-                    raise
-        except BaseException:
-            await client.close()
-            raise
+        client = await connecting.pair(
+            session_store(store), settings, pairing_timeout=pairing_timeout, renewals=renewals
+        )
         return cls(client, on_event=on_event, request_ttl=request_ttl, clock=clock)
 
     @classmethod
@@ -153,7 +187,7 @@ class WalletConnectSigner:
         relay_url: str = DEFAULT_RELAY_URL,
         project_id: str | None = None,
         metadata: AppMetadata = DEFAULT_METADATA,
-        on_event: EventHandler | None = None,
+        on_event: SignerEventHandler | None = None,
         *,
         address: str | None = None,
         chains: Sequence[str] = DEFAULT_CHAINS,
@@ -161,33 +195,13 @@ class WalletConnectSigner:
         clock: Callable[[], float] = time.time,
         relay_options: RelayOptions | None = None,
     ) -> WalletConnectSigner | None:
-        """The stored session (for ``address`` if given), reconnected; ``None`` if there is none.
-
-        ``None`` also when the session expired or the wallet deleted it while the app was
-        closed (the delete waits in the relay mailbox, fetched here): the caller should offer
-        to connect again.  No relay connection is made when nothing is stored.
-        """
-        sessions = _session_store(store, clock)
-        session = await asyncio.to_thread(sessions.latest, address)
-        if session is None:
-            return None
-        client = WalletConnectClient(
-            sessions,
-            project_id=resolve_project_id(project_id),
-            relay_url=relay_url,
-            metadata=metadata,
-            chains=chains,
-            on_event=on_event,
-            clock=clock,
-            relay_options=relay_options,
+        """The stored session (of ``address`` if given), reconnected; ``None`` if there is none
+        (or it expired, or the wallet deleted it while the app was closed)."""
+        settings = connecting.ClientSettings(
+            metadata, relay_url, project_id, chains, on_event, clock, relay_options
         )
-        try:
-            await client.start(session)
-        except BaseException:
-            await client.close()
-            raise
-        if client.session is None:
-            await client.close()
+        client = await connecting.resume_stored(session_store(store), settings, address=address)
+        if client is None:
             return None
         return cls(client, on_event=on_event, request_ttl=request_ttl, clock=clock)
 
@@ -214,7 +228,7 @@ class WalletConnectSigner:
     async def sign_personal(self, text: str) -> bytes:
         """Ask the wallet to ``personal_sign`` an XMTP text; 65 bytes with v = 27/28.
 
-        ``UnsupportedText`` (nothing sent) for any other text; ``UserRejected``,
+        ``UnsupportedText`` (nothing sent) for any other text; ``WalletConnectRejected``,
         ``RequestExpired``, ``SessionDeleted``/``SessionExpired``/``NoSession``; ``WrongWallet``
         when the signature is not the account's (or the wallet switched the session to another
         account); ``ProtocolViolation`` when the answer is not a signature.
@@ -233,10 +247,10 @@ class WalletConnectSigner:
                 SIGN_METHOD, personal_sign_params(request.text, address), ttl=self._request_ttl
             )
         except UserRejected as exc:
-            self._emit(Rejected("request", exc.code, str(exc)))
-            raise
+            self._emit(Rejected(Step.REQUEST, exc.code, str(exc)))
+            raise WalletConnectRejected(str(exc), exc.code) from None
         except RequestExpired:
-            self._emit(Expired("request"))
+            self._emit(Expired(Step.REQUEST))
             raise
         signature = Signature.from_wallet_bytes(parse_signature_result(result), by_wallet=False)
         wallet_bytes = signature.to_wallet_bytes()
@@ -246,7 +260,7 @@ class WalletConnectSigner:
 
     # -- session control ----------------------------------------------------------------------
 
-    async def ping(self, *, timeout: float = 30.0) -> bool:
+    async def ping(self, *, timeout: float = PING_TIMEOUT) -> bool:
         """``True`` if the wallet answered a ping within ``timeout`` seconds."""
         return await self._client.ping(timeout=timeout)
 
@@ -257,13 +271,13 @@ class WalletConnectSigner:
         finally:
             await self._client.close()
 
-    async def close(self) -> None:
+    async def aclose(self) -> None:
         """Close the relay connection; the session stays stored for ``resume()``."""
         await self._client.close()
 
-    async def aclose(self) -> None:
-        """``close()`` under the name the other signers and the front ends use."""
-        await self.close()
+    async def close(self) -> None:
+        """``aclose()`` under its older name."""
+        await self.aclose()
 
     async def __aenter__(self) -> Self:
         return self
@@ -274,7 +288,7 @@ class WalletConnectSigner:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        await self.close()
+        await self.aclose()
 
-    def _emit(self, event: WalletConnectEvent) -> None:
+    def _emit(self, event: SignerEvent) -> None:
         emit(self._on_event, event)

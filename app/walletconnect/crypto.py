@@ -8,8 +8,8 @@ be pinned by a test vector:
 * A **topic** is ``sha256(symKey)`` in hex, so the relay routes by topic without learning the key.
 * **Type-0 envelopes** (``0x00 || iv || ChaCha20-Poly1305(plaintext) || tag``, base64) carry every
   pairing and session message; anything else is refused, tampering raises ``EnvelopeError``.
-* The **Ed25519 client key** identifies us to the relay (``did:key``) through a self-signed JWT;
-  its seed is persisted so the relay mailbox follows this app across restarts.
+
+The Ed25519 client key and its relay JWT are in ``relay_auth``.
 """
 
 from __future__ import annotations
@@ -19,28 +19,20 @@ import binascii
 import hashlib
 import json
 import os
-import time
-from dataclasses import dataclass
 from typing import Final
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from app.keyengine.wallets.walletconnect.errors import EnvelopeError, WalletConnectError
+from app.walletconnect.errors import EnvelopeError, WalletConnectError
 
 KEY_LENGTH: Final = 32
 IV_LENGTH: Final = 12
 TAG_LENGTH: Final = 16
 TYPE_0: Final = 0
-JWT_TTL: Final = 86400
-"""Seconds a relay auth token is valid (what the JS SDK uses)."""
-
-_ED25519_MULTICODEC: Final = b"\xed\x01"
-_B58_ALPHABET: Final = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 
 
 # -- key agreement and topics -------------------------------------------------------------
@@ -155,90 +147,3 @@ def open_json(sym_key: bytes, envelope: str) -> dict[str, object]:
 def _check_key(sym_key: bytes) -> None:
     if len(sym_key) != KEY_LENGTH:
         raise ValueError("symKey must be 32 bytes")
-
-
-# -- client identity and relay auth -------------------------------------------------------
-
-
-def base58btc(data: bytes) -> str:
-    """Bitcoin base58 (the ``z`` multibase), leading zero bytes as ``1``."""
-    number = int.from_bytes(data, "big")
-    out = []
-    while number:
-        number, digit = divmod(number, 58)
-        out.append(_B58_ALPHABET[digit])
-    zeros = len(data) - len(data.lstrip(b"\0"))
-    return "1" * zeros + "".join(reversed(out))
-
-
-def did_key(public_key: bytes) -> str:
-    """``did:key:z…`` of an Ed25519 public key (multicodec 0xed01, base58btc)."""
-    if len(public_key) != KEY_LENGTH:
-        raise ValueError("Ed25519 public key must be 32 bytes")
-    return "did:key:z" + base58btc(_ED25519_MULTICODEC + public_key)
-
-
-@dataclass(frozen=True, slots=True)
-class ClientKey:
-    """The Ed25519 key that is our client id at the relay (seed persisted with the sessions)."""
-
-    seed: bytes
-
-    def __post_init__(self) -> None:
-        if len(self.seed) != KEY_LENGTH:
-            raise ValueError("Ed25519 seed must be 32 bytes")
-
-    def __repr__(self) -> str:
-        return f"ClientKey(did={self.did!r})"
-
-    @classmethod
-    def generate(cls) -> ClientKey:
-        return cls(os.urandom(KEY_LENGTH))
-
-    @property
-    def _private(self) -> Ed25519PrivateKey:
-        return Ed25519PrivateKey.from_private_bytes(self.seed)
-
-    @property
-    def public_key(self) -> bytes:
-        return self._private.public_key().public_bytes(
-            serialization.Encoding.Raw, serialization.PublicFormat.Raw
-        )
-
-    @property
-    def did(self) -> str:
-        return did_key(self.public_key)
-
-    def sign(self, data: bytes) -> bytes:
-        return self._private.sign(data)
-
-
-def _b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def _b64url_json(value: dict[str, object]) -> str:
-    return _b64url(json.dumps(value, separators=(",", ":")).encode("utf-8"))
-
-
-def relay_jwt(
-    client: ClientKey, *, sub: str, aud: str, iat: int | None = None, ttl: int = JWT_TTL
-) -> str:
-    """The relay auth token: an EdDSA JWT self-issued by the client key.
-
-    The payload is what the JS SDK sends (``iss, sub, aud, iat, exp`` in that order, compact
-    JSON, no ``act``); the spec's test vector pins it byte for byte.  ``sub`` is a random value
-    per app start, ``aud`` the relay URL as configured.
-    """
-    issued = int(time.time()) if iat is None else iat
-    header = _b64url_json({"alg": "EdDSA", "typ": "JWT"})
-    payload = _b64url_json(
-        {"iss": client.did, "sub": sub, "aud": aud, "iat": issued, "exp": issued + ttl}
-    )
-    signing_input = f"{header}.{payload}"
-    return f"{signing_input}.{_b64url(client.sign(signing_input.encode('ascii')))}"
-
-
-def new_jwt_subject() -> str:
-    """A random 64-hex JWT ``sub`` (one per app start, as the SDK does)."""
-    return os.urandom(KEY_LENGTH).hex()

@@ -7,11 +7,16 @@ catch ``UserRejected`` / ``RequestExpired`` and tell the user, and only unexpect
 
 from __future__ import annotations
 
-from app.keyengine.errors import KeyEngineError
+from app.walletconnect.constants import USER_REJECTED_CODES
 
 
-class WalletConnectError(KeyEngineError):
-    """Base class of every error raised on purpose by the WalletConnect package."""
+class WalletConnectError(Exception):
+    """Base class of every error raised on purpose by the WalletConnect package.
+
+    The package stands alone (it knows nothing of XMTP), so this derives from ``Exception``;
+    the engine's WalletConnect signer turns the outcomes a person causes (declined, expired)
+    into the engine's own signer errors.
+    """
 
 
 class EnvelopeError(WalletConnectError):
@@ -76,7 +81,7 @@ class UserRejected(WalletConnectError):
     @property
     def by_user(self) -> bool:
         """True for the codes that mean "the person declined" rather than a wallet failure."""
-        return self.code in (4001, 5000)
+        return self.code in USER_REJECTED_CODES
 
 
 class ProtocolViolation(WalletConnectError):

@@ -14,11 +14,9 @@ from dataclasses import dataclass
 from typing import Final
 from urllib.parse import parse_qsl, urlencode
 
-from app.keyengine.wallets.walletconnect.crypto import new_sym_key, topic_of
-from app.keyengine.wallets.walletconnect.errors import InvalidPairingUri
-
-PAIRING_TTL: Final = 300
-"""Seconds a pairing URI is valid (the SDK's FIVE_MINUTES); wallets refuse expired URIs."""
+from app.walletconnect.constants import PAIRING_TTL
+from app.walletconnect.crypto import new_sym_key, topic_of
+from app.walletconnect.errors import InvalidPairingUri
 
 RELAY_PROTOCOL: Final = "irn"
 
@@ -109,7 +107,7 @@ def qr_matrix(uri: str, *, border: int = 4) -> list[list[bool]]:
     """QR modules of ``uri`` (True = dark), with a ``border``-module quiet zone.
 
     Error correction "M" keeps the ~190-character URI near version 8-10, which scans from a
-    screen; segno is imported here so importing the engine stays cheap.
+    screen; segno is imported here so importing the package stays cheap.
     """
     import segno
 

@@ -15,47 +15,20 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from app.keyengine.crypto.ethereum import to_checksum_address
-from app.keyengine.wallets.walletconnect.errors import ProtocolViolation, SessionRefused
+from eth_utils.address import to_checksum_address
+
+from app.walletconnect.constants import (
+    REQUEST_EXPIRY_MAX,
+    REQUEST_EXPIRY_MIN,
+    SESSION_TTL,
+    SETTLE_EXPIRY_SLACK,
+    USER_DISCONNECTED_CODE,
+)
+from app.walletconnect.errors import ProtocolViolation, SessionRefused
 
 SIGN_METHOD: Final = "personal_sign"
 DEFAULT_CHAINS: Final = ("eip155:1",)
 SESSION_EVENTS: Final = ("accountsChanged", "chainChanged")
-SESSION_TTL: Final = 7 * 86400
-"""Seconds a settled session lives (set by the wallet; also our cap for extensions)."""
-REQUEST_TTL: Final = 900
-"""Default seconds a ``wc_sessionRequest`` stays valid (the 2.25 SDK's default)."""
-REQUEST_EXPIRY_MIN: Final = 300
-REQUEST_EXPIRY_MAX: Final = 7 * 86400
-"""Wallets answer 8000 to a request whose ``expiryTimestamp`` lies outside [now+300, now+7d]."""
-USER_REJECTED_CODES: Final = frozenset({4001, 5000})
-REQUEST_EXPIRED_CODE: Final = 8000
-USER_DISCONNECTED: Final = {"code": 6000, "message": "User disconnected."}
-
-
-class Tag:
-    """Relay tags of the requests we send (the 2.25 SDK's values, spec 1.7)."""
-
-    PROPOSE = 1100
-    REQUEST = 1108
-    DELETE = 1112
-    PING = 1114
-    UNKNOWN = 0
-    """Answer to a method we do not know."""
-
-
-RESPONSE_TAGS: Final[Mapping[str, tuple[int, int]]] = {
-    "wc_sessionSettle": (1103, 300),
-    "wc_sessionUpdate": (1105, 86400),
-    "wc_sessionExtend": (1107, 86400),
-    "wc_sessionRequest": (1109, 900),
-    "wc_sessionEvent": (1111, 300),
-    "wc_sessionDelete": (1113, 86400),
-    "wc_sessionPing": (1115, 86400),
-    "wc_pairingDelete": (1001, 86400),
-    "wc_pairingPing": (1003, 30),
-}
-"""Response (tag, ttl) of each request method we answer; unknown methods get (0, 86400)."""
 
 _last_payload_id = 0
 
@@ -105,14 +78,6 @@ class AppMetadata:
 
 def _text(value: object, default: str = "") -> str:
     return value[:200] if isinstance(value, str) else default
-
-
-DEFAULT_METADATA: Final = AppMetadata(
-    name="XMTP Key Companion",
-    description="Create and unlock XMTP keys with your own wallet",
-    url="https://localhost",
-)
-"""A desktop app has no web origin; wallets show this URL, so no real site is impersonated."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -332,7 +297,7 @@ def validate_settle(
         namespaces=namespaces,
         peer_public_key=responder_public_key.lower(),
         peer=AppMetadata.from_json(controller.get("metadata")),
-        expiry=min(expiry, int(now) + SESSION_TTL + 60),
+        expiry=min(expiry, int(now) + SESSION_TTL + SETTLE_EXPIRY_SLACK),
     )
 
 
@@ -362,6 +327,46 @@ def session_request(
             "chainId": chain_id,
         },
     }
+
+
+def session_delete(message: str, *, code: int = USER_DISCONNECTED_CODE) -> dict[str, Any]:
+    """``wc_sessionDelete``: the one payload that ends a session from our side."""
+    return {
+        "id": payload_id(),
+        "jsonrpc": "2.0",
+        "method": "wc_sessionDelete",
+        "params": {"code": code, "message": message[:200]},
+    }
+
+
+def session_ping() -> dict[str, Any]:
+    """``wc_sessionPing`` (no parameters)."""
+    return {"id": payload_id(), "jsonrpc": "2.0", "method": "wc_sessionPing", "params": {}}
+
+
+def response(
+    request: Mapping[str, Any], *, result: Any = None, error: tuple[int, str] | None = None
+) -> dict[str, Any]:
+    """The JSON-RPC answer to a peer's ``request``: ``result``, or ``error`` as (code, text)."""
+    answer: dict[str, Any] = {"id": request.get("id"), "jsonrpc": "2.0"}
+    if error is not None:
+        answer["error"] = {"code": error[0], "message": error[1][:200]}
+    else:
+        answer["result"] = result
+    return answer
+
+
+def error_of(payload: Mapping[str, Any]) -> tuple[int | None, str]:
+    """``(code, message)`` of a peer's error answer, tolerant of malformed ones."""
+    error = payload.get("error")
+    if not isinstance(error, dict):
+        return None, "unknown error"
+    code = error.get("code")
+    message = error.get("message")
+    return (
+        code if isinstance(code, int) and not isinstance(code, bool) else None,
+        str(message)[:200] if message is not None else "no reason given",
+    )
 
 
 def parse_signature_result(result: object) -> bytes:

@@ -15,16 +15,32 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
-from app.keyengine.vault import SecretStore
-from app.keyengine.wallets.walletconnect.crypto import ClientKey
-from app.keyengine.wallets.walletconnect.session import Session
+from app.walletconnect.relay_auth import ClientKey
+from app.walletconnect.session import Session
 
 log = logging.getLogger(__name__)
 
 STORE_NAME: Final = "walletconnect"
 _VERSION: Final = 1
+
+
+class SecretStore(Protocol):
+    """Where the one WalletConnect value lives: an OS keyring, or memory for a single run.
+
+    Any object with these members will do (the engine's keyring stores have them).  A store that
+    cannot read or write raises its own typed error; the client passes it on unchanged.
+    """
+
+    @property
+    def description(self) -> str:
+        """Where the values live, in words for the user."""
+        ...
+
+    def get(self, name: str) -> str | None: ...
+
+    def set(self, name: str, value: str) -> None: ...
 
 
 class SessionStore:
@@ -131,4 +147,13 @@ class SessionStore:
         live, dropped = self._live_sessions(data)
         if live.pop(topic, None) is not None or dropped:
             data["sessions"] = {t: s.to_json() for t, s in live.items()}
+            self._write(data)
+
+    def forget_account(self, address: str) -> None:
+        """Forget every session of ``address`` (case-insensitive), in one write."""
+        data = self._read()
+        live, dropped = self._live_sessions(data)
+        kept = {t: s for t, s in live.items() if s.address.lower() != address.lower()}
+        if len(kept) != len(live) or dropped:
+            data["sessions"] = {t: s.to_json() for t, s in kept.items()}
             self._write(data)
