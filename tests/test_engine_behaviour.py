@@ -27,13 +27,7 @@ from app.keyengine.contact import ContactBundle, verify_contact
 from app.keyengine.content import decode_content, encode_text
 from app.keyengine.crypto import secp256k1
 from app.keyengine.crypto.hashes import keccak256, sha256
-from app.keyengine.encrypted_bundle import (
-    EncryptedPrivateKeyBundle,
-    decrypt_bundle,
-    encrypt_bundle,
-    open_bundle,
-    seal_bundle,
-)
+from app.keyengine.encrypted_bundle import EncryptedPrivateKeyBundle, open_bundle, seal_bundle
 from app.keyengine.errors import (
     BadSignature,
     DecryptionFailed,
@@ -55,8 +49,9 @@ from app.keyengine.messages import (
     encode_message_v1,
     encode_message_v2,
 )
-from app.keyengine.prekeys import generate_identity, rotate_pre_key
+from app.keyengine.prekeys import rotate_pre_key
 from app.keyengine.proto import authn_pb2, content_pb2, private_key_pb2
+from app.keyengine.recipes import decrypt_bundle, encrypt_bundle, generate_identity
 from app.keyengine.texts import (
     SignaturePurpose,
     SignatureRequest,

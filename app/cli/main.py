@@ -22,21 +22,22 @@ import asyncio
 import base64
 import sys
 from collections.abc import Callable
-from importlib import metadata
 from pathlib import Path
 from typing import NoReturn
 
+from app.about import version
 from app.cli import online
-from app.cli.artefacts import describe_private_bundle, find_encrypted_bundle, identify
+from app.cli.artefacts import find_encrypted_bundle, identify, private_bundle_report
 from app.cli.files import PRIVATE_FILE_MODE, check_new_file, write_private_file
 from app.cli.inputs import decodings, read_input
 from app.cli.output import PROG, CliError, Report, print_error, print_json
 from app.cli.signers import add_signer_options, check_signer_options, open_signer
+from app.keyengine.artefacts import private_bundle_artefact
 from app.keyengine.bundles import PrivateKeyBundleV1
 from app.keyengine.contact import ContactBundle
-from app.keyengine.encrypted_bundle import EncryptedPrivateKeyBundle, decrypt_bundle, encrypt_bundle
+from app.keyengine.encrypted_bundle import EncryptedPrivateKeyBundle
 from app.keyengine.errors import DecryptionFailed, KeyEngineError
-from app.keyengine.prekeys import generate_identity
+from app.keyengine.recipes import decrypt_bundle, encrypt_bundle, generate_identity
 from app.keyengine.texts import SignatureRequest
 from app.keyengine.wallets import WalletSigner
 
@@ -57,13 +58,6 @@ class _Parser(argparse.ArgumentParser):
 
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
-
-
-def _version() -> str:
-    try:
-        return metadata.version("xmtp-key-companion")
-    except metadata.PackageNotFoundError:
-        return "unknown"
 
 
 # --- commands --------------------------------------------------------------------------------
@@ -93,10 +87,10 @@ def _decrypt_bundle(args: argparse.Namespace) -> int:
                 ) from None
 
     bundle, address = asyncio.run(unlock())
-    report = describe_private_bundle(bundle)
+    report = private_bundle_report(private_bundle_artefact(bundle))
     report["decrypted_with_wallet"] = address
     errors = report["errors"]
-    assert isinstance(errors, list)  # noqa: S101 - built by describe_private_bundle
+    assert isinstance(errors, list)  # noqa: S101 - built by private_bundle_report
     wallet = report["wallet_address"]
     if wallet is not None and wallet != address:
         errors.append(
@@ -181,7 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Create, decrypt and inspect XMTP (pre-MLS) keys with your own wallet.",
     )
     parser.add_argument("--json", action="store_true", help="print JSON (machine-readable)")
-    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     online.add_global_options(parser)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 

@@ -26,6 +26,7 @@ from typing import Final
 from app.cli.inputs import read_wallet_key
 from app.cli.output import CliError
 from app.keyengine.wallets import WalletSigner
+from app.keyengine.wallets.closing import close_signer
 
 MAX_PASSWORD_FILE_BYTES: Final = 4096
 
@@ -99,13 +100,6 @@ async def make_signer(args: argparse.Namespace) -> WalletSigner:
         "this command needs a wallet: --wallet-key-file F, --keyfile F, --rpc-wallet URL "
         "or --walletconnect"
     )
-
-
-async def close_signer(signer: WalletSigner) -> None:
-    """Release what a signer holds (HTTP sessions, relay connections), if anything."""
-    aclose = getattr(signer, "aclose", None)
-    if aclose is not None:
-        await aclose()
 
 
 @asynccontextmanager

@@ -25,6 +25,7 @@ from typing import Protocol
 from app.keyengine.errors import KeyEngineError
 from app.keyengine.texts import SignatureRequest, classify_text
 from app.keyengine.wallets.base import WalletSigner
+from app.keyengine.wallets.closing import close_signer
 
 
 class SignatureDeclined(KeyEngineError):
@@ -170,6 +171,4 @@ class PromptingSigner:
 
     async def aclose(self) -> None:
         """Release what the wrapped signer holds (HTTP sessions, relay connections)."""
-        aclose: Callable[[], Awaitable[None]] | None = getattr(self.inner, "aclose", None)
-        if aclose is not None:
-            await aclose()
+        await close_signer(self.inner)

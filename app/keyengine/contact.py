@@ -14,6 +14,7 @@ from app.keyengine.bundles import PublicKeyBundle, SignedPublicKeyBundle
 from app.keyengine.errors import InvalidBundle, KeyEngineError
 from app.keyengine.keys import _parse
 from app.keyengine.proto import contact_pb2, public_key_pb2
+from app.keyengine.verdicts import ChainCheck, check_attestation, check_pre_key
 
 
 class ContactVersion(enum.Enum):
@@ -86,15 +87,6 @@ class ContactBundle:
 
 
 @dataclass(frozen=True, slots=True)
-class ChainCheck:
-    """One link of the attestation chain and whether it held."""
-
-    name: str
-    ok: bool
-    detail: str
-
-
-@dataclass(frozen=True, slots=True)
 class ContactVerification:
     """Result of checking wallet → identity key → pre-key for a contact."""
 
@@ -122,29 +114,8 @@ def verify_contact(
     2. the pre-key exists and is signed by the identity key.
     """
     bundle = contact.key_bundle
-    checks: list[ChainCheck] = []
-    wallet: str | None = None
-    try:
-        wallet = bundle.wallet_address
-    except KeyEngineError as exc:
-        checks.append(ChainCheck("wallet_signature", False, f"identity key attestation: {exc}"))
-    else:
-        if expected_wallet is not None and wallet.lower() != expected_wallet.lower():
-            checks.append(
-                ChainCheck(
-                    "wallet_signature",
-                    False,
-                    f"identity key is attested by {wallet}, not by {expected_wallet}",
-                )
-            )
-        else:
-            checks.append(
-                ChainCheck("wallet_signature", True, f"identity key attested by {wallet}")
-            )
-    try:
-        bundle.verify_pre_key()
-    except KeyEngineError as exc:
-        checks.append(ChainCheck("pre_key_signature", False, f"pre-key: {exc}"))
-    else:
-        checks.append(ChainCheck("pre_key_signature", True, "pre-key signed by the identity key"))
-    return ContactVerification(wallet, contact.identity_point, contact.pre_key_point, tuple(checks))
+    attestation = check_attestation(bundle.identity_key, expected_wallet)
+    checks = (attestation.check, check_pre_key(bundle.identity_key.point, bundle.pre_key))
+    return ContactVerification(
+        attestation.recovered, contact.identity_point, contact.pre_key_point, checks
+    )

@@ -23,7 +23,7 @@ from app.keyengine.network import (
     Unauthenticated,
     XmtpClient,
 )
-from app.keyengine.prekeys import generate_identity
+from app.keyengine.recipes import generate_identity
 from app.keyengine.wallets import RawKeySigner
 from app.xmtpnode.embedded import EmbeddedNode
 

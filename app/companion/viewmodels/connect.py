@@ -14,6 +14,7 @@ from app.companion.signing import PromptingSigner, SignerKind
 from app.companion.walletconnect import WalletConnectOptions
 from app.keyengine.flows import Identity
 from app.keyengine.wallets.base import WalletSigner
+from app.keyengine.wallets.closing import close_signer
 
 MAX_PAIRING_RENEWALS = 12
 """Automatic renewals of an expired QR code (an hour) before giving up."""
@@ -103,9 +104,7 @@ class ConnectViewModel(QObject):
             try:
                 return await self._login(signer, SignerKind.WALLETCONNECT, saved)
             except BaseException:
-                aclose = getattr(signer, "aclose", None)
-                if aclose is not None:
-                    await aclose()
+                await close_signer(signer)
                 raise
 
         try:
