@@ -1,7 +1,9 @@
 """The one adapter from plain engine events to Qt signals.
 
 The engine calls ``FlowEventBridge`` (a ``FlowEvent`` sink) and WalletConnect's event handler on
-the event loop's thread; the bridge re-emits each as a Qt signal that view-models connect to.
+the event loop's thread; the bridge re-emits each as a Qt signal.  Every flow event reaches the
+person: what is happening (progress, the signature being asked for, the signature received) in
+the progress panel, publishes and warnings in the activity log, warnings also in the status bar.
 """
 
 from __future__ import annotations
@@ -14,27 +16,21 @@ class FlowEventBridge(QObject):
     """Call it with a ``FlowEvent``; listen to its signals."""
 
     progress = Signal(str)
-    sign_requested = Signal(object)
-    """The ``SignatureRequest`` about to be shown and signed."""
-    signed = Signal(str)
+    """What the flow is doing: a step, the signature it asks for, the signature received.
+    (The signature prompt itself is the signer's: ``PromptingSigner`` shows the text.)"""
     published = Signal(str, str)
     """(what, topic)"""
     warning = Signal(str)
-    flow_event = Signal(object)
-    """Every ``FlowEvent`` as it came."""
+    """Something the person should know although the flow goes on (e.g. a damaged copy)."""
 
     def __call__(self, event: FlowEvent) -> None:
-        self.flow_event.emit(event)
-        if event.kind is EventKind.PROGRESS:
-            self.progress.emit(event.message)
-        elif event.kind is EventKind.SIGN_REQUEST and event.request is not None:
-            self.sign_requested.emit(event.request)
-        elif event.kind is EventKind.SIGNED:
-            self.signed.emit(event.message)
-        elif event.kind is EventKind.PUBLISHED:
-            self.published.emit(event.message, event.topic or "")
-        elif event.kind is EventKind.WARNING:
-            self.warning.emit(event.message)
+        match event.kind:
+            case EventKind.PROGRESS | EventKind.SIGN_REQUEST | EventKind.SIGNED:
+                self.progress.emit(event.message)
+            case EventKind.PUBLISHED:
+                self.published.emit(event.message, event.topic or "")
+            case EventKind.WARNING:
+                self.warning.emit(event.message)
 
 
 class WalletConnectBridge(QObject):

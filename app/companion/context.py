@@ -59,6 +59,7 @@ class AppContext(QObject):
         self.walletconnect_factory = options.walletconnect
         self.bridge.progress.connect(self.operations.report_progress)
         self.bridge.published.connect(self._record_publish)
+        self.bridge.warning.connect(self._record_warning)
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -121,3 +122,9 @@ class AppContext(QObject):
 
     def _record_publish(self, what: str, topic: str) -> None:
         self.activity.add("publish", what, "published", text=topic)
+
+    def _record_warning(self, message: str) -> None:
+        account = self.accounts.current
+        self.activity.add(
+            "warning", message, "warning", address="" if account is None else account.address
+        )

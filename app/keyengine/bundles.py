@@ -8,7 +8,7 @@ removes a pre-key.  V2 views are derived losslessly with ``PrivateKeyBundleV2.fr
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from app.keyengine.attestation import recover_wallet_address
@@ -174,9 +174,6 @@ class PrivateKeyBundleV1:
         _ = self.wallet_address
         for pre_key in self.pre_keys:
             verify_pre_key_signature(self.identity_key.public_key.point, pre_key.public_key)
-
-    def iter_pre_keys(self) -> Iterator[PrivateKey]:
-        return iter(self.pre_keys)
 
     def to_proto(self) -> private_key_pb2.PrivateKeyBundleV1:
         msg = private_key_pb2.PrivateKeyBundleV1()

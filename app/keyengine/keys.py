@@ -152,9 +152,6 @@ class PublicKey:
             signer_point, sha256(self.bytes_to_sign()), self.signature.raw
         )
 
-    def same_key(self, other: PublicKey) -> bool:
-        return self.point == other.point and self.timestamp_ms == other.timestamp_ms
-
     def to_proto(self) -> public_key_pb2.PublicKey:
         msg = public_key_pb2.PublicKey(timestamp=self.timestamp_ms)
         msg.secp256k1_uncompressed.bytes = self.point
