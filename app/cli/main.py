@@ -179,41 +179,48 @@ def build_parser() -> argparse.ArgumentParser:
     online.add_global_options(parser)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    inspect = commands.add_parser(
-        "inspect",
-        help="decode any XMTP key artefact and check its signatures",
-        description="Detect which XMTP artefact FILE holds (raw bytes, base64 or hex) and "
-        "print its public keys, recovered wallet and signature checks as JSON. "
-        "Private keys are never printed.",
+    offline: tuple[tuple[str, Command, str, str, str], ...] = (
+        (
+            "inspect",
+            _inspect,
+            "decode any XMTP key artefact and check its signatures",
+            "Detect which XMTP artefact FILE holds (raw bytes, base64 or hex) and print its "
+            "public keys, recovered wallet and signature checks as JSON. "
+            "Private keys are never printed.",
+            "the artefact; - reads standard input",
+        ),
+        (
+            "decrypt-bundle",
+            _decrypt_bundle,
+            "unlock an encrypted private key bundle with its wallet",
+            "Decrypt an EncryptedPrivateKeyBundle by re-signing its 'XMTP : Enable Identity' "
+            "text with the wallet, and report the bundle as inspect does.",
+            "the encrypted bundle; - reads stdin",
+        ),
+        (
+            "generate",
+            _generate,
+            "create a new identity offline",
+            "Create a new XMTP identity for the wallet (two wallet signatures: Create "
+            "Identity, Enable Identity). With --json the private key bundle is printed; "
+            "with --out it is written to a new 0600 file instead.",
+            "",
+        ),
     )
-    inspect.add_argument("file", metavar="FILE|-", help="the artefact; - reads standard input")
-    _add_json(inspect)
-    inspect.set_defaults(handler=_inspect)
-
-    decrypt = commands.add_parser(
-        "decrypt-bundle",
-        help="unlock an encrypted private key bundle with its wallet",
-        description="Decrypt an EncryptedPrivateKeyBundle by re-signing its 'XMTP : Enable "
-        "Identity' text with the wallet, and report the bundle as inspect does.",
-    )
-    add_signer_options(decrypt)
-    decrypt.add_argument("file", metavar="FILE|-", help="the encrypted bundle; - reads stdin")
-    _add_json(decrypt)
-    decrypt.set_defaults(handler=_decrypt_bundle)
-
-    generate = commands.add_parser(
-        "generate",
-        help="create a new identity offline",
-        description="Create a new XMTP identity for the wallet (two wallet signatures: "
-        "Create Identity, Enable Identity). With --json the private key bundle is printed; "
-        "with --out it is written to a new 0600 file instead.",
-    )
-    add_signer_options(generate)
-    generate.add_argument(
-        "--out", metavar="FILE", help="write the private key bundle (raw bytes) to a new file"
-    )
-    _add_json(generate)
-    generate.set_defaults(handler=_generate)
+    for name, handler, text, description, file_help in offline:
+        sub = commands.add_parser(name, help=text, description=description)
+        if handler is not _inspect:
+            add_signer_options(sub)
+        if file_help:
+            sub.add_argument("file", metavar="FILE|-", help=file_help)
+        else:
+            sub.add_argument(
+                "--out",
+                metavar="FILE",
+                help="write the private key bundle (raw bytes) to a new file",
+            )
+        _add_json(sub)
+        sub.set_defaults(handler=handler)
     online.add_commands(commands, _add_json, add_signer_options)
     return parser
 

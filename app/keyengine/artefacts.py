@@ -14,7 +14,7 @@ import base64
 import enum
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, TypeVar
 
 from google.protobuf.message import DecodeError
 
@@ -47,20 +47,23 @@ engine has no header-only decoder for (``Message``, ``Token``)."""
 _TOPIC_PREFIX: Final = "/xmtp/"
 
 
-class ArtefactKind(enum.Enum):
-    PRIVATE_KEY_BUNDLE_V1 = "private_key_bundle_v1"
-    PRIVATE_KEY_BUNDLE_V2 = "private_key_bundle_v2"
-    ENCRYPTED_PRIVATE_KEY_BUNDLE = "encrypted_private_key_bundle"
-    SEALED_INVITATION = "sealed_invitation"
-    MESSAGE_V1 = "message_v1"
-    MESSAGE_V2 = "message_v2"
-    AUTH_TOKEN = "auth_token"  # noqa: S105 - an artefact type name, not a secret
-    CONTACT_BUNDLE_V1 = "contact_bundle_v1"
-    CONTACT_BUNDLE_V2 = "contact_bundle_v2"
-    CONTACT_BUNDLE_LEGACY = "contact_bundle_legacy"
+class ArtefactKind(enum.StrEnum):
+    """The artefact types ``inspect`` recognises; the value (the lower-case name) is the
+    ``type`` it reports."""
+
+    PRIVATE_KEY_BUNDLE_V1 = enum.auto()
+    PRIVATE_KEY_BUNDLE_V2 = enum.auto()
+    ENCRYPTED_PRIVATE_KEY_BUNDLE = enum.auto()
+    SEALED_INVITATION = enum.auto()
+    MESSAGE_V1 = enum.auto()
+    MESSAGE_V2 = enum.auto()
+    AUTH_TOKEN = enum.auto()
+    CONTACT_BUNDLE_V1 = enum.auto()
+    CONTACT_BUNDLE_V2 = enum.auto()
+    CONTACT_BUNDLE_LEGACY = enum.auto()
     """A bare ``PublicKeyBundle`` without a pre-key: only a very old contact looks like this."""
-    PUBLIC_KEY_BUNDLE = "public_key_bundle"
-    SIGNED_PUBLIC_KEY_BUNDLE = "signed_public_key_bundle"
+    PUBLIC_KEY_BUNDLE = enum.auto()
+    SIGNED_PUBLIC_KEY_BUNDLE = enum.auto()
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,15 +227,31 @@ def _sealed_invitation(data: bytes) -> PartiesArtefact | None:
     )
 
 
-def _message_v1(data: bytes, msg: message_pb2.MessageV1) -> PartiesArtefact | None:
-    # The engine only decodes V1 messages while decrypting them; the header is read here.
+_Header = TypeVar("_Header", message_pb2.MessageHeaderV1, message_pb2.MessageHeaderV2)
+
+
+def _message_header(
+    msg: message_pb2.MessageV1 | message_pb2.MessageV2, header_type: type[_Header]
+) -> _Header | None:
+    """The header of a message with a well-formed ciphertext, else ``None``.
+
+    The engine decodes messages only while decrypting them; without the keys, the header is
+    all there is to read.
+    """
     try:
         if not msg.HasField("ciphertext"):
             return None
         ciphertext_from_proto(msg.ciphertext)
-        header = message_pb2.MessageHeaderV1.FromString(msg.header_bytes)
-        if not header.HasField("sender") or not header.HasField("recipient"):
-            return None
+        return header_type.FromString(msg.header_bytes)
+    except _PARSE_ERRORS:
+        return None
+
+
+def _message_v1(data: bytes, msg: message_pb2.MessageV1) -> PartiesArtefact | None:
+    header = _message_header(msg, message_pb2.MessageHeaderV1)
+    if header is None or not header.HasField("sender") or not header.HasField("recipient"):
+        return None
+    try:
         sender = PublicKeyBundle.from_proto(header.sender)
         recipient = PublicKeyBundle.from_proto(header.recipient)
     except _PARSE_ERRORS:
@@ -248,14 +267,8 @@ def _message_v1(data: bytes, msg: message_pb2.MessageV1) -> PartiesArtefact | No
 
 
 def _message_v2(data: bytes, msg: message_pb2.MessageV2) -> MessageV2Artefact | None:
-    try:
-        if not msg.HasField("ciphertext"):
-            return None
-        ciphertext_from_proto(msg.ciphertext)
-        header = message_pb2.MessageHeaderV2.FromString(msg.header_bytes)
-    except _PARSE_ERRORS:
-        return None
-    if not header.topic.startswith(_TOPIC_PREFIX):
+    header = _message_header(msg, message_pb2.MessageHeaderV2)
+    if header is None or not header.topic.startswith(_TOPIC_PREFIX):
         return None
     return MessageV2Artefact(
         message_id(data),

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from app.keyengine.bundles import PublicKeyBundle, SignedPublicKeyBundle
 from app.keyengine.errors import InvalidBundle, KeyEngineError
-from app.keyengine.keys import _parse
+from app.keyengine.keys import decode_proto
 from app.keyengine.proto import contact_pb2, public_key_pb2
 from app.keyengine.verdicts import ChainCheck, check_attestation, check_pre_key
 
@@ -80,7 +80,7 @@ class ContactBundle:
             raise
         except Exception:  # noqa: S110 - decoder failure: try the bare legacy form
             pass
-        bare = _parse(public_key_pb2.PublicKeyBundle, data, "contact bundle")
+        bare = decode_proto(public_key_pb2.PublicKeyBundle, data, "contact bundle")
         if not bare.identity_key.HasField("secp256k1_uncompressed"):
             raise InvalidBundle("unknown or invalid contact bundle")
         return cls(ContactVersion.LEGACY, PublicKeyBundle.from_proto(bare))

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from app.keyengine.bundles import PrivateKeyBundleV1, decode_private_key_bundle
 from app.keyengine.crypto import aead
 from app.keyengine.errors import DecryptionFailed, InvalidBundle
-from app.keyengine.keys import _parse
+from app.keyengine.keys import decode_proto
 from app.keyengine.proto import ciphertext_pb2, private_key_pb2
 from app.keyengine.texts import SignatureRequest
 
@@ -87,7 +87,7 @@ class EncryptedPrivateKeyBundle:
             raise
         except Exception:  # noqa: S110 - decoder failure: try the bare legacy form
             pass
-        bare = _parse(private_key_pb2.EncryptedPrivateKeyBundleV1, data, "encrypted bundle")
+        bare = decode_proto(private_key_pb2.EncryptedPrivateKeyBundleV1, data, "encrypted bundle")
         if not bare.HasField("ciphertext"):
             raise InvalidBundle("bytes are not an encrypted private key bundle")
         return cls._from_v1(bare)

@@ -40,12 +40,14 @@ from app.keyengine.wallets.base import WalletSigner
 CONTACT_PAGE = 5
 
 
-class EventKind(enum.Enum):
-    PROGRESS = "progress"
-    SIGN_REQUEST = "sign_request"
-    SIGNED = "signed"
-    PUBLISHED = "published"
-    WARNING = "warning"
+class EventKind(enum.StrEnum):
+    """What a ``FlowEvent`` reports; the value (the lower-case name) is what ``--json`` prints."""
+
+    PROGRESS = enum.auto()
+    SIGN_REQUEST = enum.auto()
+    SIGNED = enum.auto()
+    PUBLISHED = enum.auto()
+    WARNING = enum.auto()
 
 
 @dataclass(frozen=True, slots=True)

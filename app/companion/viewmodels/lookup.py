@@ -11,15 +11,22 @@ from app.keyengine.verdicts import (
     CONTACT_PUBLISHED,
     PRE_KEY_SIGNATURE,
     WALLET_SIGNATURE,
+    ChainCheck,
     LookupResult,
 )
 
 
 @dataclass(frozen=True, slots=True)
 class Step:
-    name: str
-    ok: bool
+    """One link of the engine's lookup verdict, with the words the screen shows for it."""
+
+    title: str
     detail: str
+    link: ChainCheck
+
+    @property
+    def ok(self) -> bool:
+        return self.link.ok
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,8 +77,8 @@ class LookupViewModel(QObject):
         steps = [
             Step(
                 names.get(link.name, link.name),
-                link.ok,
                 details.get((link.name, link.ok), link.detail),
+                link,
             )
             for link in found.links
         ]
