@@ -1,10 +1,14 @@
 """``xmtp-keys``: the command line of the XMTP Key Companion.
 
-Offline commands for now::
+Offline commands (here)::
 
     xmtp-keys inspect FILE|-
     xmtp-keys decrypt-bundle WALLET FILE|-
     xmtp-keys generate WALLET [--out FILE]
+
+and the commands that talk to a node (``app.cli.online``: login, rotate-prekey, prekeys,
+invites, lookup, export, import, node serve).  What an artefact is and whether it holds is the
+engine's verdict (``app.keyengine.artefacts``); ``app.cli.artefacts`` formats it as JSON.
 
 WALLET is one of ``--wallet-key-file F``, ``--keyfile F [--password-file P]``,
 ``--rpc-wallet URL [--account ADDR]`` or ``--walletconnect`` (see ``app.cli.signers``).
