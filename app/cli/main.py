@@ -38,7 +38,7 @@ from app.cli.output import PROG, CliError, Report, print_error, print_json
 from app.cli.signers import add_signer_options, check_signer_options, open_signer
 from app.keyengine.artefacts import private_bundle_artefact
 from app.keyengine.bundles import PrivateKeyBundleV1
-from app.keyengine.contact import ContactBundle
+from app.keyengine.contact import contacts_of
 from app.keyengine.encrypted_bundle import EncryptedPrivateKeyBundle
 from app.keyengine.errors import DecryptionFailed, KeyEngineError
 from app.keyengine.recipes import decrypt_bundle, encrypt_bundle, generate_identity
@@ -156,10 +156,9 @@ def _generate(args: argparse.Namespace) -> int:
     else:
         report["private_key_bundle"] = _b64(bundle.to_bytes())
     report["encrypted_bundle"] = _b64(encrypted.to_bytes())
-    report["contact_bundle_v1"] = _b64(ContactBundle.v1(bundle.public_key_bundle()).to_bytes())
-    report["contact_bundle_v2"] = _b64(
-        ContactBundle.v2(bundle.signed_public_key_bundle()).to_bytes()
-    )
+    contact_v1, contact_v2 = contacts_of(bundle)
+    report["contact_bundle_v1"] = _b64(contact_v1.to_bytes())
+    report["contact_bundle_v2"] = _b64(contact_v2.to_bytes())
     report["signed_texts"] = [{"purpose": r.purpose.value, "text": r.text} for r in requests]
     print_json(report)
     return EXIT_OK

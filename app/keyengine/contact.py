@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
-from app.keyengine.bundles import PublicKeyBundle, SignedPublicKeyBundle
+from app.keyengine.bundles import PrivateKeyBundleV1, PublicKeyBundle, SignedPublicKeyBundle
 from app.keyengine.errors import InvalidBundle, KeyEngineError
 from app.keyengine.keys import decode_proto
 from app.keyengine.proto import contact_pb2, public_key_pb2
@@ -84,6 +84,14 @@ class ContactBundle:
         if not bare.identity_key.HasField("secp256k1_uncompressed"):
             raise InvalidBundle("unknown or invalid contact bundle")
         return cls(ContactVersion.LEGACY, PublicKeyBundle.from_proto(bare))
+
+
+def contacts_of(bundle: PrivateKeyBundleV1) -> tuple[ContactBundle, ContactBundle]:
+    """The contacts published for ``bundle``, in xmtp-js's order: V1 first, then V2."""
+    return (
+        ContactBundle.v1(bundle.public_key_bundle()),
+        ContactBundle.v2(bundle.signed_public_key_bundle()),
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from app.keyengine.bundles import PrivateKeyBundleV1
-from app.keyengine.contact import ContactBundle, ContactVerification, verify_contact
+from app.keyengine.contact import (
+    ContactBundle,
+    ContactVerification,
+    contacts_of,
+    verify_contact,
+)
 from app.keyengine.crypto.ethereum import to_checksum_address
 from app.keyengine.encrypted_bundle import EncryptedPrivateKeyBundle
 from app.keyengine.errors import (
@@ -243,10 +248,7 @@ class KeyFlows:
             wallet=bundle.wallet_address,
             encrypted_bundle=encrypted.to_bytes(),
             store_timestamp_ns=now,
-            contacts=[
-                ContactBundle.v1(bundle.public_key_bundle()).to_bytes(),
-                ContactBundle.v2(bundle.signed_public_key_bundle()).to_bytes(),
-            ],
+            contacts=[contact.to_bytes() for contact in contacts_of(bundle)],
             contact_timestamps_ns=[now + 1_000_000, now + 2_000_000],
             identity_key=bundle.identity_key.public_key.point.hex(),
             pre_keys=[k.public_key.point.hex() for k in bundle.pre_keys],
@@ -292,9 +294,7 @@ class KeyFlows:
         now = self._now_ns()
         topic = contact_topic(bundle.wallet_address)
         tokens = TokenSource(bundle, clock=self._clock)
-        for offset, contact in enumerate(
-            (ContactBundle.v1(bundle.public_key_bundle()), ContactBundle.v2(ours))
-        ):
+        for offset, contact in enumerate(contacts_of(bundle)):
             envelope = Envelope(topic, now + offset * 1_000_000, contact.to_bytes())
             await self.client.publish([envelope], tokens)
         self._emit(FlowEvent(EventKind.PUBLISHED, "contact published", topic=topic))

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Final
 
 from app.keyengine.crypto.ethereum import to_checksum_address
-from app.keyengine.errors import KeyEngineError
+from app.keyengine.errors import JournalError
 from app.keyengine.files import (
     PRIVATE_DIR_MODE,
     TEMP_SUFFIX,
@@ -28,10 +28,6 @@ from app.keyengine.files import (
 )
 
 JOURNAL_DIR: Final = "journal"
-
-
-class JournalError(KeyEngineError):
-    """The journal could not be read or written."""
 
 
 @dataclass

@@ -116,7 +116,6 @@ class Vault:
     """The private keys of every wallet used on this machine, and the journal beside them."""
 
     def __init__(self, data_dir: Path, secrets: SecretStore | None) -> None:
-        self.data_dir = data_dir
         self.secrets = secrets
         self.journal = JournalStore(data_dir)
 
@@ -131,7 +130,10 @@ class Vault:
             return "nowhere on this machine (no OS keyring): your wallet unlocks them each time"
         return self.secrets.description
 
-    # -- secrets ---------------------------------------------------------------------------
+    @staticmethod
+    def _entry(wallet: str) -> str:
+        """The keyring entry name of a wallet's bundle (one per EIP-55 address)."""
+        return f"bundle:{to_checksum_address(wallet)}"
 
     def load_bundle(self, wallet: str) -> PrivateKeyBundleV1 | None:
         """The bundle kept for ``wallet``; ``None`` only when there is no entry at all.
@@ -142,7 +144,7 @@ class Vault:
         if self.secrets is None:
             return None
         wallet = to_checksum_address(wallet)
-        value = self.secrets.get(f"bundle:{wallet}")
+        value = self.secrets.get(self._entry(wallet))
         if value is None:
             return None
         try:
@@ -160,9 +162,9 @@ class Vault:
 
     def save_bundle(self, bundle: PrivateKeyBundleV1) -> None:
         if self.secrets is not None:
-            name = f"bundle:{bundle.wallet_address}"
-            self.secrets.set(name, base64.b64encode(bundle.to_bytes()).decode())
+            value = base64.b64encode(bundle.to_bytes()).decode()
+            self.secrets.set(self._entry(bundle.wallet_address), value)
 
     def forget(self, wallet: str) -> None:
         if self.secrets is not None:
-            self.secrets.delete(f"bundle:{to_checksum_address(wallet)}")
+            self.secrets.delete(self._entry(wallet))

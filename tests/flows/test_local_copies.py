@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from app.keyengine.errors import JournalError
 from app.keyengine.flows import EventKind, FlowEvent, KeyFlows
 from app.keyengine.journal import Journal, JournalStore
 from app.keyengine.network import QuerySpec, XmtpClient
@@ -145,3 +146,16 @@ async def test_a_vault_opens_its_journal_and_cleans_it(tmp_path: Path) -> None:
     stray.write_bytes(b"partial")
     Vault(tmp_path, None)
     assert not stray.exists()
+
+
+async def test_a_damaged_journal_stops_login_with_a_typed_error_and_is_kept(
+    flows: KeyFlows, client: XmtpClient, wallet: RawKeySigner
+) -> None:
+    """Pending work that cannot be read is never silently dropped (it may hold a pre-key)."""
+    path = flows.vault.journal.path(wallet.address)
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b'{"wallet": "cut short')
+    with pytest.raises(JournalError, match="damaged"):
+        await flows.login(wallet)
+    assert path.read_bytes() == b'{"wallet": "cut short'
+    assert await client.query(QuerySpec(private_store_topic(wallet.address))) == []
