@@ -14,6 +14,7 @@ import base64
 import contextlib
 import json
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
@@ -28,6 +29,9 @@ from app.keyengine.files import (
 )
 
 JOURNAL_DIR: Final = "journal"
+STALE_TEMP_S: Final = 60.0
+"""A temporary file older than this was left by a crash; a younger one may be another running
+session's write in progress (the CLI and the desktop app may share a data directory)."""
 
 
 @dataclass
@@ -81,7 +85,8 @@ class JournalStore:
     """The journal files of every wallet used with one data directory, one file per wallet.
 
     Opening the store removes the temporary files a crash left behind (an interrupted
-    ``write_private_file``); the journal files themselves are kept, whatever their state.
+    ``write_private_file``, older than ``STALE_TEMP_S``); the journal files themselves are
+    kept, whatever their state.
     """
 
     def __init__(self, data_dir: Path) -> None:
@@ -93,10 +98,14 @@ class JournalStore:
             names = os.listdir(self.directory)
         except OSError:
             return
+        now = time.time()
         for name in names:
-            if name.startswith(".") and name.endswith(TEMP_SUFFIX):
-                with contextlib.suppress(OSError):
-                    (self.directory / name).unlink()
+            if not (name.startswith(".") and name.endswith(TEMP_SUFFIX)):
+                continue
+            path = self.directory / name
+            with contextlib.suppress(OSError):
+                if now - path.stat().st_mtime > STALE_TEMP_S:
+                    path.unlink()
 
     def path(self, wallet: str) -> Path:
         return self.directory / f"{to_checksum_address(wallet)}.json"

@@ -1,8 +1,8 @@
-"""Pre-keys: a fresh one signed by the identity key, and rotation.
+"""Pre-keys: a fresh one signed by the identity key, rotation, and merging two copies.
 
+Rotation prepends a new pre-key; every earlier private pre-key stays in the bundle (history) so
+invitations sealed to it still open, and merging two copies of one identity keeps the union.
 Generating a whole identity needs the wallet, so it is a recipe (``app.keyengine.recipes``).
-Rotation prepends a new pre-key; every earlier
-private pre-key stays in the bundle (history) so invitations sealed to it still open.
 """
 
 from __future__ import annotations
@@ -45,11 +45,8 @@ def merge_bundles(primary: PrivateKeyBundleV1, other: PrivateKeyBundleV1) -> Pri
     """
     if primary.identity_key.public_key.point != other.identity_key.public_key.point:
         raise InvalidBundle("cannot merge bundles of two different identities")
-    seen: dict[bytes, object] = {}
-    merged = []
+    unique: dict[bytes, PrivateKey] = {}
     for key in (*primary.pre_keys, *other.pre_keys):
-        if key.public_key.point not in seen:
-            seen[key.public_key.point] = key
-            merged.append(key)
-    merged.sort(key=lambda k: k.public_key.timestamp_ms, reverse=True)
+        unique.setdefault(key.public_key.point, key)
+    merged = sorted(unique.values(), key=lambda k: k.public_key.timestamp_ms, reverse=True)
     return PrivateKeyBundleV1(primary.identity_key, tuple(merged))

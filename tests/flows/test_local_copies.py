@@ -5,13 +5,14 @@ from __future__ import annotations
 import base64
 import os
 import stat
+import time
 from pathlib import Path
 
 import pytest
 
 from app.keyengine.errors import JournalError
 from app.keyengine.flows import EventKind, FlowEvent, KeyFlows
-from app.keyengine.journal import Journal, JournalStore
+from app.keyengine.journal import STALE_TEMP_S, Journal, JournalStore
 from app.keyengine.network import QuerySpec, XmtpClient
 from app.keyengine.prekeys import rotate_pre_key
 from app.keyengine.recipes import generate_identity
@@ -132,10 +133,15 @@ async def test_temporary_files_a_crash_left_are_removed_at_the_next_start(
     journal_file = store.path(wallet.address)
     stray = store.directory / f".{journal_file.name}.k3x9q.tmp"
     stray.write_bytes(b'{"wallet": "half a jour')
+    crashed_at = time.time() - STALE_TEMP_S - 5
+    os.utime(stray, (crashed_at, crashed_at))
+    in_progress = store.directory / f".{journal_file.name}.w7t2m.tmp"
+    in_progress.write_bytes(b"another session is writing this right now")
     unrelated = store.directory / "notes.txt"
     unrelated.write_text("kept")
     JournalStore(tmp_path)  # the next session opens the journal
     assert not stray.exists()
+    assert in_progress.exists()  # too young to be a crash's leftover
     assert journal_file.exists() and unrelated.exists()
     assert store.pending(wallet.address) == _journal(wallet.address)
 
@@ -144,6 +150,7 @@ async def test_a_vault_opens_its_journal_and_cleans_it(tmp_path: Path) -> None:
     (tmp_path / "journal").mkdir()
     stray = tmp_path / "journal" / ".0xabc.json.1234.tmp"
     stray.write_bytes(b"partial")
+    os.utime(stray, (0, 0))
     Vault(tmp_path, None)
     assert not stray.exists()
 
