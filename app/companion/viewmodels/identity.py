@@ -29,7 +29,7 @@ class IdentityViewModel(QObject):
         wallet = account.signer.address
         verdict = check_attestation(identity_key, wallet)
         if verdict.recovered is None:
-            status = self.tr("Not attested: {0}").format(verdict.check.detail)
+            status = self.tr("NOT verified: {0}").format(verdict.check.detail)
         elif verdict.ok:
             status = self.tr("Verified: the identity key is signed by this wallet")
         else:
