@@ -43,6 +43,7 @@ from app.keyengine.encrypted_bundle import EncryptedPrivateKeyBundle
 from app.keyengine.errors import DecryptionFailed, KeyEngineError
 from app.keyengine.recipes import decrypt_bundle, encrypt_bundle, generate_identity
 from app.keyengine.texts import SignatureRequest
+from app.keyengine.verdicts import opener_mismatch
 from app.keyengine.wallets import WalletSigner
 
 EXIT_OK = 0
@@ -91,15 +92,14 @@ def _decrypt_bundle(args: argparse.Namespace) -> int:
                 ) from None
 
     bundle, address = asyncio.run(unlock())
-    report = private_bundle_report(private_bundle_artefact(bundle))
+    artefact = private_bundle_artefact(bundle)
+    report = private_bundle_report(artefact)
     report["decrypted_with_wallet"] = address
-    errors = report["errors"]
-    assert isinstance(errors, list)  # noqa: S101 - built by private_bundle_report
-    wallet = report["wallet_address"]
-    if wallet is not None and wallet != address:
-        errors.append(
-            f"the identity key is attested by {wallet}, not by the wallet that decrypted it"
-        )
+    mismatch = opener_mismatch(artefact.verdict, address)
+    if mismatch is not None:
+        errors = report["errors"]
+        assert isinstance(errors, list)  # noqa: S101 - built by private_bundle_report
+        errors.append(mismatch)
     print_json(report)
     return EXIT_OK
 

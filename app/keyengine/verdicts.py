@@ -163,6 +163,15 @@ def check_private_bundle(bundle: PrivateKeyBundleV1 | PrivateKeyBundleV2) -> Bun
     return BundleVerdict(attestation.recovered, identity.public_key, public, tuple(errors))
 
 
+def opener_mismatch(verdict: BundleVerdict, opened_by: str) -> str | None:
+    """The problem when a bundle's identity key names another wallet than the one that
+    decrypted it (``None`` when they agree, or when the attestation is already an error)."""
+    wallet = verdict.wallet_address
+    if wallet is None or wallet == opened_by:
+        return None
+    return f"the identity key is attested by {wallet}, not by the wallet that decrypted it"
+
+
 @dataclass(frozen=True, slots=True)
 class LookupResult:
     """What a lookup of an address found: its newest valid contact, else the first one seen."""
