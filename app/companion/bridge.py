@@ -16,8 +16,10 @@ class FlowEventBridge(QObject):
     """Call it with a ``FlowEvent``; listen to its signals."""
 
     progress = Signal(str)
-    """What the flow is doing: a step, the signature it asks for, the signature received.
-    (The signature prompt itself is the signer's: ``PromptingSigner`` shows the text.)"""
+    """What the flow is doing: a step, or the signature just received."""
+    sign_requested = Signal(object)
+    """The ``SignatureRequest`` the wallet is asked for now (the prompt with its exact text is
+    ``PromptingSigner``'s; this names the wait in the progress panel)."""
     published = Signal(str, str)
     """(what, topic)"""
     warning = Signal(str)
@@ -25,6 +27,8 @@ class FlowEventBridge(QObject):
 
     def __call__(self, event: FlowEvent) -> None:
         match event.kind:
+            case EventKind.SIGN_REQUEST if event.request is not None:
+                self.sign_requested.emit(event.request)
             case EventKind.PROGRESS | EventKind.SIGN_REQUEST | EventKind.SIGNED:
                 self.progress.emit(event.message)
             case EventKind.PUBLISHED:

@@ -1,4 +1,4 @@
-"""Warnings a flow emits reach the person: in the status bar and in the activity log."""
+"""Every event a flow emits reaches the person; warnings in the status bar and the activity log."""
 
 from __future__ import annotations
 
@@ -30,6 +30,8 @@ def test_local_pre_keys_the_network_lacks_are_shown_and_stored_again(
     # A rotation saved in the keyring whose storing never happened (a crash in between).
     rotated = rotate_pre_key(account.identity.bundle)
     app.context.engine.vault.save_bundle(rotated)
+    progress: list[str] = []
+    app.ops.progress.connect(progress.append)
 
     app.unlock_keystore(path, PASSWORD)
     app.answer()  # unlock the network copy
@@ -46,6 +48,10 @@ def test_local_pre_keys_the_network_lacks_are_shown_and_stored_again(
     assert f"Warning: {message}" in shown
     assert app.window.prekeys_vm.model.rowCount() == 2
     assert app.context.accounts.current.identity.bundle == rotated
+    # The other events went to the progress panel: each step and each wait for the wallet.
+    assert progress.count("waiting for your wallet: Unlock your XMTP keys") == 2
+    assert "looking for stored keys on the network" in progress
+    assert "signature received" in progress
 
     # The next operation starts with a clean status bar; the log keeps the warning.
     app.click(app.window.screens.prekeys.rotate_button)
