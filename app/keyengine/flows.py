@@ -5,8 +5,11 @@ and journal, atomically), 2) store the encrypted bundle on the node, 3) publish 
 Each step is recorded in the journal, so a failure at any point resumes on the next login
 without generating a second identity and without dropping a pre-key.
 
-Front ends subscribe to ``FlowEvent``s: progress, every signature request with its exact text
-(before the wallet is asked), and every publish.
+Every wallet prompt is a call of a recipe (``generate_identity``, ``encrypt_bundle``,
+``decrypt_bundle`` from ``app.keyengine.recipes``) in the flow below, where it happens.  Front
+ends subscribe to ``FlowEvent``s: progress, every signature request with its exact text (before
+the wallet is asked), every publish, and warnings (a copy that is damaged, unreadable or behind
+the local one) that the person must see.
 """
 
 from __future__ import annotations
