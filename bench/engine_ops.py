@@ -8,9 +8,9 @@ from collections.abc import Awaitable, Callable
 
 from app.keyengine.bundles import PrivateKeyBundleV1
 from app.keyengine.contact import ContactBundle, verify_contact
-from app.keyengine.encrypted_bundle import EncryptedPrivateKeyBundle, decrypt_bundle, encrypt_bundle
+from app.keyengine.encrypted_bundle import EncryptedPrivateKeyBundle
 from app.keyengine.invitations import create_invitation, open_invitation
-from app.keyengine.prekeys import generate_identity
+from app.keyengine.recipes import decrypt_bundle, encrypt_bundle, generate_identity
 from app.keyengine.wallets import RawKeySigner
 
 ALICE_WALLET = bytes.fromhex("a1" * 32)

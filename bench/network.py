@@ -23,7 +23,7 @@ import aiohttp
 from app.keyengine.authn import create_auth_token
 from app.keyengine.flows import KeyFlows
 from app.keyengine.network import XmtpClient
-from app.keyengine.prekeys import generate_identity
+from app.keyengine.recipes import generate_identity
 from app.keyengine.vault import Vault
 from app.keyengine.wallets import RawKeySigner
 from app.xmtpnode.embedded import EmbeddedNode

@@ -6,6 +6,11 @@
   it lazily).
 * ``app.walletconnect`` is a WalletConnect package, not XMTP code: it imports nothing from the
   engine, the front ends or the node (nor Qt), and importing it loads none of them.
+* The engine has one public face: the front ends import only the modules in
+  ``ENGINE_PUBLIC`` (and the signers under ``app.keyengine.wallets``), never the primitives
+  (``crypto``, ``proto``), the protocol internals behind the verdicts, or a private name.
+* Value modules import no wallet signers: only the flows and the recipes ask a wallet to sign,
+  so a reader sees every wallet prompt where it happens.
 * The committed protobuf modules are exactly what ``make proto`` generates from the ``.proto``
   files, so nobody edits generated code by hand or forgets to regenerate it.
 """
@@ -109,6 +114,109 @@ def test_importing_the_engine_loads_no_gui() -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr
+
+
+ENGINE_PUBLIC: frozenset[str] = frozenset(
+    {
+        "app.keyengine",  # the package itself (``from app.keyengine import errors``)
+        "app.keyengine.flows",  # login, rotation, lookup, invitations, backup; their events
+        "app.keyengine.verdicts",  # what holds about keys: attestation, pre-keys, lookups
+        "app.keyengine.artefacts",  # what an artefact is and whether its signatures hold
+        "app.keyengine.recipes",  # the steps that ask a wallet to sign
+        "app.keyengine.errors",
+        "app.keyengine.network",  # the node client and its errors
+        "app.keyengine.vault",  # the keyring stores
+        "app.keyengine.files",  # owner-only atomic writes
+        "app.keyengine.texts",  # the XMTP signature texts a prompt shows
+        "app.keyengine.topics",  # topic names (the node health probe)
+        "app.keyengine.bundles",  # the values a front end holds and writes out
+        "app.keyengine.contact",
+        "app.keyengine.encrypted_bundle",
+    }
+)
+"""What a front end may import from the engine, besides the signers in ``SIGNER_PACKAGE``."""
+SIGNER_PACKAGE = "app.keyengine.wallets"
+ASKS_WALLETS = frozenset({"app.keyengine.flows", "app.keyengine.recipes"})
+"""The engine modules outside ``SIGNER_PACKAGE`` that may call a signer."""
+
+FRONT_END_FILES = sorted(
+    path for front in FRONT_ENDS for path in (REPO / front.replace(".", "/")).rglob("*.py")
+)
+
+
+def _engine_module(module: str) -> str | None:
+    """The engine module an import names (``from m import name`` counts as ``m``)."""
+    if module != "app.keyengine" and not module.startswith("app.keyengine."):
+        return None
+    return module
+
+
+def _is_within(module: str, package: str) -> bool:
+    return module == package or module.startswith(package + ".")
+
+
+def _front_end_imports(path: Path) -> list[tuple[int, str, str]]:
+    """(line, module, imported name or "") of every engine import in a front-end file."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    found: list[tuple[int, str, str]] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name, "") for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            found += [(node.lineno, node.module, alias.name) for alias in node.names]
+        elif isinstance(node, ast.Call) and node.args:
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            first = node.args[0]
+            if name in ("import_module", "__import__") and isinstance(first, ast.Constant):
+                found.append((node.lineno, str(first.value), ""))
+    return [(line, module, name) for line, module, name in found if _engine_module(module)]
+
+
+def test_front_ends_are_found() -> None:
+    names = {_module_name(path) for path in FRONT_END_FILES}
+    assert {"app.cli.main", "app.cli.artefacts", "app.companion.viewmodels.identity"} <= names
+    assert all(module in ENGINE_MODULES for module in ENGINE_PUBLIC - {"app.keyengine"})
+
+
+@pytest.mark.parametrize("path", FRONT_END_FILES, ids=lambda p: str(p.relative_to(REPO)))
+def test_front_ends_import_only_the_engines_public_modules(path: Path) -> None:
+    bad = []
+    for line, module, name in _front_end_imports(path):
+        submodule = f"{module}.{name}" if name else module
+        if submodule in ENGINE_MODULES and not name.startswith("_"):
+            module, name = submodule, ""  # ``from app.keyengine import errors``: a module
+        public = module in ENGINE_PUBLIC or _is_within(module, SIGNER_PACKAGE)
+        if not public or name.startswith("_"):
+            bad.append(f"line {line}: {module}{f' import {name}' if name else ''}")
+    assert not bad, f"{path.relative_to(REPO)} reaches inside the engine: {bad}"
+
+
+VALUE_FILES = [
+    path
+    for path in ENGINE_FILES
+    if _module_name(path) not in ASKS_WALLETS and not _is_within(_module_name(path), SIGNER_PACKAGE)
+]
+
+
+def test_value_modules_are_found() -> None:
+    names = {_module_name(path) for path in VALUE_FILES}
+    values = {"keys", "bundles", "encrypted_bundle", "contact", "invitations", "messages"}
+    assert {f"app.keyengine.{name}" for name in values} <= names
+    assert {"app.keyengine.attestation", "app.keyengine.authn", "app.keyengine.prekeys"} <= names
+
+
+@pytest.mark.parametrize("path", VALUE_FILES, ids=lambda p: str(p.relative_to(REPO)))
+def test_value_modules_import_no_wallet_signers(path: Path) -> None:
+    bad = [
+        f"line {line}: {module}"
+        for line, module in _imported_modules(path)
+        if _is_within(module, SIGNER_PACKAGE)
+    ]
+    assert not bad, (
+        f"{path.relative_to(REPO)} asks a wallet: move that step to the flows or the recipes "
+        f"({bad})"
+    )
 
 
 PROTO_FILES = sorted(PROTO_DIR.glob("*.proto"))

@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 
-from app.cli.artefacts import DETECTORS
 from app.cli.main import main
+from app.keyengine.artefacts import DETECTORS
 from app.keyengine.authn import create_auth_token
 from app.keyengine.bundles import (
     PrivateKeyBundleV1,
@@ -28,12 +28,13 @@ from app.keyengine.bundles import (
     PublicKeyBundle,
 )
 from app.keyengine.contact import ContactBundle
-from app.keyengine.encrypted_bundle import EncryptedPrivateKeyBundle, encrypt_bundle
+from app.keyengine.encrypted_bundle import EncryptedPrivateKeyBundle
 from app.keyengine.invitations import create_invitation
 from app.keyengine.keys import PrivateKey
 from app.keyengine.messages import encode_message_v1, encode_message_v2
-from app.keyengine.prekeys import generate_identity, rotate_pre_key
+from app.keyengine.prekeys import rotate_pre_key
 from app.keyengine.proto import private_key_pb2
+from app.keyengine.recipes import encrypt_bundle, generate_identity
 from app.keyengine.texts import create_identity_text, enable_identity_text
 from app.keyengine.wallets import RawKeySigner
 from tests.support.vectors import load_vectors
@@ -325,8 +326,8 @@ def test_inspect_detects_each_type_from_raw_bytes(run: Run, tmp_path: Path, name
 def test_exactly_one_detector_accepts_each_artefact(name: str) -> None:
     """Recognition does not depend on the order detectors are tried in."""
     data, expected_type = ARTEFACTS[name]
-    reports = [report for detector in DETECTORS if (report := detector(data)) is not None]
-    assert [report["type"] for report in reports] == [expected_type]
+    found = [artefact for detector in DETECTORS if (artefact := detector(data)) is not None]
+    assert [artefact.kind.value for artefact in found] == [expected_type]
 
 
 def test_inspect_private_bundle_reports_history_newest_first(run: Run, tmp_path: Path) -> None:

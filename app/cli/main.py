@@ -1,10 +1,14 @@
 """``xmtp-keys``: the command line of the XMTP Key Companion.
 
-Offline commands for now::
+Offline commands (here)::
 
     xmtp-keys inspect FILE|-
     xmtp-keys decrypt-bundle WALLET FILE|-
     xmtp-keys generate WALLET [--out FILE]
+
+and the commands that talk to a node (``app.cli.online``: login, rotate-prekey, prekeys,
+invites, lookup, export, import, node serve).  What an artefact is and whether it holds is the
+engine's verdict (``app.keyengine.artefacts``); ``app.cli.artefacts`` formats it as JSON.
 
 WALLET is one of ``--wallet-key-file F``, ``--keyfile F [--password-file P]``,
 ``--rpc-wallet URL [--account ADDR]`` or ``--walletconnect`` (see ``app.cli.signers``).
@@ -22,22 +26,24 @@ import asyncio
 import base64
 import sys
 from collections.abc import Callable
-from importlib import metadata
 from pathlib import Path
 from typing import NoReturn
 
+from app.about import version
 from app.cli import online
-from app.cli.artefacts import describe_private_bundle, find_encrypted_bundle, identify
+from app.cli.artefacts import find_encrypted_bundle, identify, private_bundle_report
 from app.cli.files import PRIVATE_FILE_MODE, check_new_file, write_private_file
 from app.cli.inputs import decodings, read_input
 from app.cli.output import PROG, CliError, Report, print_error, print_json
 from app.cli.signers import add_signer_options, check_signer_options, open_signer
+from app.keyengine.artefacts import private_bundle_artefact
 from app.keyengine.bundles import PrivateKeyBundleV1
-from app.keyengine.contact import ContactBundle
-from app.keyengine.encrypted_bundle import EncryptedPrivateKeyBundle, decrypt_bundle, encrypt_bundle
+from app.keyengine.contact import contacts_of
+from app.keyengine.encrypted_bundle import EncryptedPrivateKeyBundle
 from app.keyengine.errors import DecryptionFailed, KeyEngineError
-from app.keyengine.prekeys import generate_identity
+from app.keyengine.recipes import decrypt_bundle, encrypt_bundle, generate_identity
 from app.keyengine.texts import SignatureRequest
+from app.keyengine.verdicts import opener_mismatch
 from app.keyengine.wallets import WalletSigner
 from app.walletconnect.errors import WalletConnectError
 
@@ -58,13 +64,6 @@ class _Parser(argparse.ArgumentParser):
 
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
-
-
-def _version() -> str:
-    try:
-        return metadata.version("xmtp-key-companion")
-    except metadata.PackageNotFoundError:
-        return "unknown"
 
 
 # --- commands --------------------------------------------------------------------------------
@@ -94,15 +93,14 @@ def _decrypt_bundle(args: argparse.Namespace) -> int:
                 ) from None
 
     bundle, address = asyncio.run(unlock())
-    report = describe_private_bundle(bundle)
+    artefact = private_bundle_artefact(bundle)
+    report = private_bundle_report(artefact)
     report["decrypted_with_wallet"] = address
-    errors = report["errors"]
-    assert isinstance(errors, list)  # noqa: S101 - built by describe_private_bundle
-    wallet = report["wallet_address"]
-    if wallet is not None and wallet != address:
-        errors.append(
-            f"the identity key is attested by {wallet}, not by the wallet that decrypted it"
-        )
+    mismatch = opener_mismatch(artefact.verdict, address)
+    if mismatch is not None:
+        errors = report["errors"]
+        assert isinstance(errors, list)  # noqa: S101 - built by private_bundle_report
+        errors.append(mismatch)
     print_json(report)
     return EXIT_OK
 
@@ -159,10 +157,9 @@ def _generate(args: argparse.Namespace) -> int:
     else:
         report["private_key_bundle"] = _b64(bundle.to_bytes())
     report["encrypted_bundle"] = _b64(encrypted.to_bytes())
-    report["contact_bundle_v1"] = _b64(ContactBundle.v1(bundle.public_key_bundle()).to_bytes())
-    report["contact_bundle_v2"] = _b64(
-        ContactBundle.v2(bundle.signed_public_key_bundle()).to_bytes()
-    )
+    contact_v1, contact_v2 = contacts_of(bundle)
+    report["contact_bundle_v1"] = _b64(contact_v1.to_bytes())
+    report["contact_bundle_v2"] = _b64(contact_v2.to_bytes())
     report["signed_texts"] = [{"purpose": r.purpose.value, "text": r.text} for r in requests]
     print_json(report)
     return EXIT_OK
@@ -182,45 +179,52 @@ def build_parser() -> argparse.ArgumentParser:
         description="Create, decrypt and inspect XMTP (pre-MLS) keys with your own wallet.",
     )
     parser.add_argument("--json", action="store_true", help="print JSON (machine-readable)")
-    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     online.add_global_options(parser)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    inspect = commands.add_parser(
-        "inspect",
-        help="decode any XMTP key artefact and check its signatures",
-        description="Detect which XMTP artefact FILE holds (raw bytes, base64 or hex) and "
-        "print its public keys, recovered wallet and signature checks as JSON. "
-        "Private keys are never printed.",
+    offline: tuple[tuple[str, Command, str, str, str], ...] = (
+        (
+            "inspect",
+            _inspect,
+            "decode any XMTP key artefact and check its signatures",
+            "Detect which XMTP artefact FILE holds (raw bytes, base64 or hex) and print its "
+            "public keys, recovered wallet and signature checks as JSON. "
+            "Private keys are never printed.",
+            "the artefact; - reads standard input",
+        ),
+        (
+            "decrypt-bundle",
+            _decrypt_bundle,
+            "unlock an encrypted private key bundle with its wallet",
+            "Decrypt an EncryptedPrivateKeyBundle by re-signing its 'XMTP : Enable Identity' "
+            "text with the wallet, and report the bundle as inspect does.",
+            "the encrypted bundle; - reads stdin",
+        ),
+        (
+            "generate",
+            _generate,
+            "create a new identity offline",
+            "Create a new XMTP identity for the wallet (two wallet signatures: Create "
+            "Identity, Enable Identity). With --json the private key bundle is printed; "
+            "with --out it is written to a new 0600 file instead.",
+            "",
+        ),
     )
-    inspect.add_argument("file", metavar="FILE|-", help="the artefact; - reads standard input")
-    _add_json(inspect)
-    inspect.set_defaults(handler=_inspect)
-
-    decrypt = commands.add_parser(
-        "decrypt-bundle",
-        help="unlock an encrypted private key bundle with its wallet",
-        description="Decrypt an EncryptedPrivateKeyBundle by re-signing its 'XMTP : Enable "
-        "Identity' text with the wallet, and report the bundle as inspect does.",
-    )
-    add_signer_options(decrypt)
-    decrypt.add_argument("file", metavar="FILE|-", help="the encrypted bundle; - reads stdin")
-    _add_json(decrypt)
-    decrypt.set_defaults(handler=_decrypt_bundle)
-
-    generate = commands.add_parser(
-        "generate",
-        help="create a new identity offline",
-        description="Create a new XMTP identity for the wallet (two wallet signatures: "
-        "Create Identity, Enable Identity). With --json the private key bundle is printed; "
-        "with --out it is written to a new 0600 file instead.",
-    )
-    add_signer_options(generate)
-    generate.add_argument(
-        "--out", metavar="FILE", help="write the private key bundle (raw bytes) to a new file"
-    )
-    _add_json(generate)
-    generate.set_defaults(handler=_generate)
+    for name, handler, text, description, file_help in offline:
+        sub = commands.add_parser(name, help=text, description=description)
+        if handler is not _inspect:
+            add_signer_options(sub)
+        if file_help:
+            sub.add_argument("file", metavar="FILE|-", help=file_help)
+        else:
+            sub.add_argument(
+                "--out",
+                metavar="FILE",
+                help="write the private key bundle (raw bytes) to a new file",
+            )
+        _add_json(sub)
+        sub.set_defaults(handler=handler)
     online.add_commands(commands, _add_json, add_signer_options)
     return parser
 

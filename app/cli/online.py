@@ -17,8 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-import platformdirs
-
+from app.about import default_data_dir
 from app.cli.files import check_new_file, write_private_file
 from app.cli.inputs import read_input
 from app.cli.output import Report, print_json
@@ -28,12 +27,7 @@ from app.keyengine.network import XmtpClient
 from app.keyengine.vault import Vault, default_secret_store
 from app.keyengine.wallets import WalletSigner
 
-APP_NAME = "xmtp-key-companion"
 T = TypeVar("T")
-
-
-def default_data_dir() -> Path:
-    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
 
 
 @dataclass

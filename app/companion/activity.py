@@ -1,4 +1,4 @@
-"""The local activity log: every signature requested and every publish, as JSON lines.
+"""The local activity log: every signature requested, every publish and warning, as JSON lines.
 
 Entries hold purposes, the signed *texts* (public: they name a public key or a random wallet
 pre-key), addresses, topics, outcomes and times — never a key or a signature.
@@ -25,11 +25,12 @@ MAX_LOADED: Final = 5000
 class ActivityEntry:
     time: float
     kind: str
-    """``signature`` or ``publish``."""
+    """``signature``, ``publish`` or ``warning``."""
     summary: str
-    """Purpose of a signature, or what was published."""
+    """Purpose of a signature, what was published, or the warning."""
     result: str
-    """Outcome of a signature (signed, declined, cancelled, failed) or ``published``."""
+    """Outcome of a signature (signed, declined, cancelled, failed), ``published`` or
+    ``warning``."""
     address: str = ""
     text: str = ""
     """The exact signed text, or the topic published to."""

@@ -1,31 +1,19 @@
-"""Names, version and file locations of the desktop app (no Qt here: ``main`` needs them early)."""
+"""Names and resource files of the desktop app (no Qt here: ``main`` needs them early).
+
+The version and the data directory are ``app.about``'s, shared with the CLI and the engine.
+"""
 
 from __future__ import annotations
 
 import sys
-from importlib import metadata
 from pathlib import Path
 from typing import Final
 
-import platformdirs
+from app.about import APP_NAME
 
-APP_NAME: Final = "xmtp-key-companion"
-"""Directory name under the user's data dir (shared with ``xmtp-keys``)."""
 DISPLAY_NAME: Final = "XMTP Key Companion"
-ORGANISATION: Final = "xmtp-key-companion"
+ORGANISATION: Final = APP_NAME
 DESKTOP_FILE: Final = "xmtp-companion"
-
-
-def version() -> str:
-    """The installed distribution's version (pyproject is the one place it is written)."""
-    try:
-        return metadata.version("xmtp-key-companion")
-    except metadata.PackageNotFoundError:
-        return "0+unknown"
-
-
-def default_data_dir() -> Path:
-    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
 
 
 def resources_dir() -> Path:

@@ -6,7 +6,8 @@ import asyncio
 import logging
 import sys
 
-from app.companion.appinfo import DESKTOP_FILE, DISPLAY_NAME, ORGANISATION, resources_dir, version
+from app.about import version
+from app.companion.appinfo import DESKTOP_FILE, DISPLAY_NAME, ORGANISATION, resources_dir
 from app.companion.context import AppContext, AppOptions
 from app.companion.qt import QApplication, QEventLoop, QGuiApplication, QIcon, Qt
 from app.companion.views.main_window import MainWindow

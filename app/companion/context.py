@@ -21,6 +21,7 @@ from app.companion.settings import Settings, SettingsStore
 from app.companion.signing import PromptingSigner, SignatureRecord, SignerKind
 from app.companion.views.sign_dialog import DialogPrompter
 from app.companion.walletconnect import WalletConnectFactory, default_walletconnect_factory
+from app.keyengine.texts import SignatureRequest
 from app.keyengine.vault import default_secret_store
 from app.keyengine.wallets.base import WalletSigner
 
@@ -58,7 +59,9 @@ class AppContext(QObject):
         self.prompter = DialogPrompter()
         self.walletconnect_factory = options.walletconnect
         self.bridge.progress.connect(self.operations.report_progress)
+        self.bridge.sign_requested.connect(self._waiting_for_wallet)
         self.bridge.published.connect(self._record_publish)
+        self.bridge.warning.connect(self._record_warning)
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -119,5 +122,17 @@ class AppContext(QObject):
             return self.tr("Unlock your XMTP keys")
         return purpose
 
+    def _waiting_for_wallet(self, request: SignatureRequest) -> None:
+        text = self.tr("waiting for your wallet: {0}").format(
+            self._purpose_text(request.purpose.value)
+        )
+        self.operations.report_progress(text)
+
     def _record_publish(self, what: str, topic: str) -> None:
         self.activity.add("publish", what, "published", text=topic)
+
+    def _record_warning(self, message: str) -> None:
+        account = self.accounts.current
+        self.activity.add(
+            "warning", message, "warning", address="" if account is None else account.address
+        )

@@ -15,7 +15,7 @@ from app.companion.qt import translate
 from app.companion.signing import SignatureDeclined, SigningCancelled
 from app.keyengine import errors as engine
 from app.keyengine.network import NetworkError, NodeRejected, NodeUnreachable, Unauthenticated
-from app.keyengine.vault import VaultError
+from app.keyengine.vault import DamagedKeyringEntry, VaultError
 from app.keyengine.wallets import jsonrpc, keystore
 from app.walletconnect import errors as wc
 
@@ -201,10 +201,24 @@ _TABLE: tuple[tuple[type[BaseException], str, str, str, bool], ...] = (
         False,
     ),
     (
+        DamagedKeyringEntry,
+        "Damaged key store entry",
+        "The keys this machine kept for the wallet are damaged and cannot be used.",
+        "Connect the wallet again: its keys are unlocked from the node and saved anew.",
+        False,
+    ),
+    (
         VaultError,
         "Cannot use the key store",
         "The keys could not be read from or saved to this machine's key store.",
         "Unlock your OS keyring, or turn off “Remember keys” in Settings.",
+        False,
+    ),
+    (
+        engine.JournalError,
+        "Cannot use the data folder",
+        "The work still to publish could not be read from or saved to this machine's data folder.",
+        "Check that the data folder is yours, writable and not full, then try again.",
         False,
     ),
     (

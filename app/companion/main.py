@@ -11,7 +11,8 @@ import os
 import sys
 from pathlib import Path
 
-from app.companion.appinfo import DISPLAY_NAME, default_data_dir, version
+from app.about import default_data_dir, version
+from app.companion.appinfo import DISPLAY_NAME
 
 NO_DISPLAY_EXIT = 2
 

@@ -13,7 +13,6 @@ from app.keyengine.crypto.hashes import eip191_digest
 from app.keyengine.errors import BadSignature
 from app.keyengine.keys import PrivateKey, PublicKey, Signature, SignedPublicKey
 from app.keyengine.texts import SignatureRequest, create_identity_text
-from app.keyengine.wallets.base import SignatureObserver, WalletSigner, request_signature
 
 
 def identity_key_bytes(key: PublicKey | SignedPublicKey) -> bytes:
@@ -36,17 +35,6 @@ def recover_wallet_address(key: PublicKey | SignedPublicKey) -> str:
 def create_identity_request(identity: PrivateKey) -> SignatureRequest:
     """The Create Identity request for a freshly generated identity key."""
     return SignatureRequest.create_identity(identity.public_key.bytes_to_sign())
-
-
-async def attest_identity(
-    identity: PrivateKey,
-    signer: WalletSigner,
-    observer: SignatureObserver | None = None,
-) -> PrivateKey:
-    """Have ``signer`` attest ``identity``; returns it with the wallet signature attached."""
-    request = create_identity_request(identity)
-    signature = await request_signature(signer, request, observer)
-    return apply_attestation(identity, signature)
 
 
 def apply_attestation(identity: PrivateKey, wallet_signature: bytes) -> PrivateKey:

@@ -18,7 +18,7 @@ from app.keyengine.bundles import PrivateKeyBundleV1
 from app.keyengine.crypto import secp256k1
 from app.keyengine.crypto.hashes import keccak256
 from app.keyengine.errors import InvalidToken, KeyEngineError, TokenExpired
-from app.keyengine.keys import PublicKey, Signature, _parse
+from app.keyengine.keys import PublicKey, Signature, decode_proto
 from app.keyengine.proto import authn_pb2
 
 MAX_TOKEN_AGE_NS: Final = 3600 * 10**9
@@ -58,12 +58,12 @@ def validate_auth_token(
     except (binascii.Error, ValueError) as exc:
         raise InvalidToken("token is not valid base64") from exc
     try:
-        msg = _parse(authn_pb2.Token, raw, "auth token")
+        msg = decode_proto(authn_pb2.Token, raw, "auth token")
         if not msg.HasField("identity_key") or not msg.HasField("auth_data_signature"):
             raise InvalidToken("token lacks identity key or signature")
         identity = PublicKey.from_proto(msg.identity_key)
         signature = Signature.from_proto(msg.auth_data_signature)
-        auth_data = _parse(authn_pb2.AuthData, msg.auth_data_bytes, "auth data")
+        auth_data = decode_proto(authn_pb2.AuthData, msg.auth_data_bytes, "auth data")
         wallet = recover_wallet_address(identity)
     except InvalidToken:
         raise

@@ -8,7 +8,7 @@ removes a pre-key.  V2 views are derived losslessly with ``PrivateKeyBundleV2.fr
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from app.keyengine.attestation import recover_wallet_address
@@ -18,7 +18,7 @@ from app.keyengine.keys import (
     PublicKey,
     SignedPrivateKey,
     SignedPublicKey,
-    _parse,
+    decode_proto,
     verify_pre_key_signature,
 )
 from app.keyengine.proto import private_key_pb2, public_key_pb2
@@ -63,7 +63,7 @@ class PublicKeyBundle:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> PublicKeyBundle:
-        return cls.from_proto(_parse(public_key_pb2.PublicKeyBundle, data, "PublicKeyBundle"))
+        return cls.from_proto(decode_proto(public_key_pb2.PublicKeyBundle, data, "PublicKeyBundle"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +112,7 @@ class SignedPublicKeyBundle:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> SignedPublicKeyBundle:
-        msg = _parse(public_key_pb2.SignedPublicKeyBundle, data, "SignedPublicKeyBundle")
+        msg = decode_proto(public_key_pb2.SignedPublicKeyBundle, data, "SignedPublicKeyBundle")
         return cls.from_proto(msg)
 
 
@@ -174,9 +174,6 @@ class PrivateKeyBundleV1:
         _ = self.wallet_address
         for pre_key in self.pre_keys:
             verify_pre_key_signature(self.identity_key.public_key.point, pre_key.public_key)
-
-    def iter_pre_keys(self) -> Iterator[PrivateKey]:
-        return iter(self.pre_keys)
 
     def to_proto(self) -> private_key_pb2.PrivateKeyBundleV1:
         msg = private_key_pb2.PrivateKeyBundleV1()
@@ -288,7 +285,7 @@ def decode_private_key_bundle(data: bytes) -> PrivateKeyBundleV1 | PrivateKeyBun
             return PrivateKeyBundleV1.from_proto(wrapper.v1)
         if version == "v2" and wrapper.v2.identity_key.HasField("secp256k1"):
             return PrivateKeyBundleV2.from_proto(wrapper.v2)
-    bare = _parse(private_key_pb2.PrivateKeyBundleV1, data, "PrivateKeyBundle")
+    bare = decode_proto(private_key_pb2.PrivateKeyBundleV1, data, "PrivateKeyBundle")
     if not bare.identity_key.HasField("secp256k1"):
         raise InvalidBundle("bytes are not a private key bundle")
     return PrivateKeyBundleV1.from_proto(bare)

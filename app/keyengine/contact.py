@@ -10,10 +10,11 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
-from app.keyengine.bundles import PublicKeyBundle, SignedPublicKeyBundle
+from app.keyengine.bundles import PrivateKeyBundleV1, PublicKeyBundle, SignedPublicKeyBundle
 from app.keyengine.errors import InvalidBundle, KeyEngineError
-from app.keyengine.keys import _parse
+from app.keyengine.keys import decode_proto
 from app.keyengine.proto import contact_pb2, public_key_pb2
+from app.keyengine.verdicts import ChainCheck, check_attestation, check_pre_key
 
 
 class ContactVersion(enum.Enum):
@@ -79,19 +80,18 @@ class ContactBundle:
             raise
         except Exception:  # noqa: S110 - decoder failure: try the bare legacy form
             pass
-        bare = _parse(public_key_pb2.PublicKeyBundle, data, "contact bundle")
+        bare = decode_proto(public_key_pb2.PublicKeyBundle, data, "contact bundle")
         if not bare.identity_key.HasField("secp256k1_uncompressed"):
             raise InvalidBundle("unknown or invalid contact bundle")
         return cls(ContactVersion.LEGACY, PublicKeyBundle.from_proto(bare))
 
 
-@dataclass(frozen=True, slots=True)
-class ChainCheck:
-    """One link of the attestation chain and whether it held."""
-
-    name: str
-    ok: bool
-    detail: str
+def contacts_of(bundle: PrivateKeyBundleV1) -> tuple[ContactBundle, ContactBundle]:
+    """The contacts published for ``bundle``, in xmtp-js's order: V1 first, then V2."""
+    return (
+        ContactBundle.v1(bundle.public_key_bundle()),
+        ContactBundle.v2(bundle.signed_public_key_bundle()),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,29 +122,8 @@ def verify_contact(
     2. the pre-key exists and is signed by the identity key.
     """
     bundle = contact.key_bundle
-    checks: list[ChainCheck] = []
-    wallet: str | None = None
-    try:
-        wallet = bundle.wallet_address
-    except KeyEngineError as exc:
-        checks.append(ChainCheck("wallet_signature", False, f"identity key attestation: {exc}"))
-    else:
-        if expected_wallet is not None and wallet.lower() != expected_wallet.lower():
-            checks.append(
-                ChainCheck(
-                    "wallet_signature",
-                    False,
-                    f"identity key is attested by {wallet}, not by {expected_wallet}",
-                )
-            )
-        else:
-            checks.append(
-                ChainCheck("wallet_signature", True, f"identity key attested by {wallet}")
-            )
-    try:
-        bundle.verify_pre_key()
-    except KeyEngineError as exc:
-        checks.append(ChainCheck("pre_key_signature", False, f"pre-key: {exc}"))
-    else:
-        checks.append(ChainCheck("pre_key_signature", True, "pre-key signed by the identity key"))
-    return ContactVerification(wallet, contact.identity_point, contact.pre_key_point, tuple(checks))
+    attestation = check_attestation(bundle.identity_key, expected_wallet)
+    checks = (attestation.check, check_pre_key(bundle.identity_key.point, bundle.pre_key))
+    return ContactVerification(
+        attestation.recovered, contact.identity_point, contact.pre_key_point, checks
+    )

@@ -6,7 +6,7 @@ import zlib
 from dataclasses import dataclass, field
 
 from app.keyengine.errors import InvalidMessage
-from app.keyengine.keys import _parse
+from app.keyengine.keys import decode_proto
 from app.keyengine.proto import content_pb2
 
 TEXT_AUTHORITY = "xmtp.org"
@@ -82,7 +82,7 @@ def _inflate(data: bytes, compression: int) -> bytes:
 
 
 def decode_content(data: bytes) -> EncodedContent:
-    msg = _parse(content_pb2.EncodedContent, data, "encoded content")
+    msg = decode_proto(content_pb2.EncodedContent, data, "encoded content")
     content = msg.content
     if msg.HasField("compression"):
         content = _inflate(content, msg.compression)

@@ -2,26 +2,20 @@
 
 The wallet signs the Enable Identity text naming a random 32-byte ``wallet_pre_key``; those 65
 signature bytes (v = 27/28) are the AEAD secret of the ``PrivateKeyBundle``.  Only that wallet can
-re-create the signature, so only it can unlock the bundle stored on the network.
+re-create the signature, so only it can unlock the bundle stored on the network.  Asking the
+wallet for that signature is a recipe (``app.keyengine.recipes``); this module only takes bytes.
 """
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 
 from app.keyengine.bundles import PrivateKeyBundleV1, decode_private_key_bundle
 from app.keyengine.crypto import aead
 from app.keyengine.errors import DecryptionFailed, InvalidBundle
-from app.keyengine.keys import _parse
+from app.keyengine.keys import decode_proto
 from app.keyengine.proto import ciphertext_pb2, private_key_pb2
 from app.keyengine.texts import SignatureRequest
-from app.keyengine.wallets.base import (
-    SignatureObserver,
-    WalletSigner,
-    check_signer,
-    request_signature,
-)
 
 WALLET_PRE_KEY_LENGTH = 32
 
@@ -93,7 +87,7 @@ class EncryptedPrivateKeyBundle:
             raise
         except Exception:  # noqa: S110 - decoder failure: try the bare legacy form
             pass
-        bare = _parse(private_key_pb2.EncryptedPrivateKeyBundleV1, data, "encrypted bundle")
+        bare = decode_proto(private_key_pb2.EncryptedPrivateKeyBundleV1, data, "encrypted bundle")
         if not bare.HasField("ciphertext"):
             raise InvalidBundle("bytes are not an encrypted private key bundle")
         return cls._from_v1(bare)
@@ -131,39 +125,3 @@ def open_bundle(
             ) from None
     bundle = decode_private_key_bundle(plaintext)
     return bundle if isinstance(bundle, PrivateKeyBundleV1) else bundle.to_legacy()
-
-
-async def encrypt_bundle(
-    bundle: PrivateKeyBundleV1,
-    signer: WalletSigner,
-    observer: SignatureObserver | None = None,
-    *,
-    wallet_pre_key: bytes | None = None,
-) -> EncryptedPrivateKeyBundle:
-    """Ask the wallet for an Enable Identity signature and seal ``bundle`` with it."""
-    wallet_pre_key = (
-        secrets.token_bytes(WALLET_PRE_KEY_LENGTH) if wallet_pre_key is None else wallet_pre_key
-    )
-    request = SignatureRequest.enable_identity(wallet_pre_key)
-    signature = await request_signature(signer, request, observer)
-    return seal_bundle(bundle, signature, wallet_pre_key)
-
-
-async def decrypt_bundle(
-    encrypted: EncryptedPrivateKeyBundle,
-    signer: WalletSigner,
-    observer: SignatureObserver | None = None,
-) -> PrivateKeyBundleV1:
-    """Ask the wallet to re-sign the stored Enable Identity text and unlock the bundle.
-
-    Successful decryption authenticates the signature, so the recovery check runs only when
-    decryption fails, to tell "another account signed" (``WrongWallet``) from "this bundle is
-    not ours or is damaged" (``DecryptionFailed``).
-    """
-    request = encrypted.signature_request
-    signature = await request_signature(signer, request, observer, verify=False)
-    try:
-        return open_bundle(encrypted, signature)
-    except DecryptionFailed:
-        check_signer(signer.address, request, signature)
-        raise

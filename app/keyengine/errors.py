@@ -56,6 +56,10 @@ class NoMatchingPreKey(KeyEngineError):
     """None of our private pre-keys (current or historical) matches the one a peer used."""
 
 
+class JournalError(KeyEngineError):
+    """The journal of work still to publish could not be read or written (see ``journal``)."""
+
+
 class UnsupportedText(KeyEngineError):
     """A signer was asked to sign a text that is not one of the XMTP texts."""
 

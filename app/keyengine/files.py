@@ -1,4 +1,4 @@
-"""Permission-first, atomic writes for local files (journals, exported keys)."""
+"""Permission-first, atomic writes for local files (journals, exported keys, settings)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,38 @@ import contextlib
 import os
 import tempfile
 from pathlib import Path
+from typing import Final
 
-PRIVATE_FILE_MODE = 0o600
+PRIVATE_FILE_MODE: Final = 0o600
+PRIVATE_DIR_MODE: Final = 0o700
+TEMP_SUFFIX: Final = ".tmp"
+"""Suffix of the temporary files ``write_private_file`` renames into place."""
+
+
+def make_private_dir(directory: Path) -> None:
+    """Create ``directory`` and any missing parent owner-only (0700).
+
+    ``Path.mkdir(parents=True, mode=...)`` gives the parents the default mode; here every
+    directory this call creates is 0700 from the start.
+    """
+    missing: list[Path] = []
+    current = directory
+    while not current.exists():
+        missing.append(current)
+        current = current.parent
+    for path in reversed(missing):
+        with contextlib.suppress(FileExistsError):
+            path.mkdir(mode=PRIVATE_DIR_MODE)
+
+
+def fsync_directory(directory: Path) -> None:
+    """Make a rename or link inside ``directory`` durable (best effort: not every OS can)."""
+    with contextlib.suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def write_private_file(path: Path, data: bytes) -> None:
@@ -15,11 +45,12 @@ def write_private_file(path: Path, data: bytes) -> None:
 
     A temporary file in the same directory is created 0600, filled and fsynced, renamed over
     ``path`` (``os.replace``) and the directory fsynced: a crash leaves the old file or the
-    complete new one, never a partial or world-readable one.
+    complete new one, never a partial or world-readable one (a stray temporary file at most,
+    named ``.<name>.*.tmp``).
     """
     directory = path.parent
-    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    make_private_dir(directory)
+    fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=directory)
     try:
         with os.fdopen(fd, "wb") as handle:
             os.chmod(temp_name, PRIVATE_FILE_MODE)
@@ -31,9 +62,4 @@ def write_private_file(path: Path, data: bytes) -> None:
         with contextlib.suppress(OSError):
             os.unlink(temp_name)
         raise
-    with contextlib.suppress(OSError):
-        dir_fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+    fsync_directory(directory)

@@ -5,8 +5,11 @@ and journal, atomically), 2) store the encrypted bundle on the node, 3) publish 
 Each step is recorded in the journal, so a failure at any point resumes on the next login
 without generating a second identity and without dropping a pre-key.
 
-Front ends subscribe to ``FlowEvent``s: progress, every signature request with its exact text
-(before the wallet is asked), and every publish.
+Every wallet prompt is a call of a recipe (``generate_identity``, ``encrypt_bundle``,
+``decrypt_bundle`` from ``app.keyengine.recipes``) in the flow below, where it happens.  Front
+ends subscribe to ``FlowEvent``s: progress, every signature request with its exact text (before
+the wallet is asked), every publish, and warnings (a copy that is damaged, unreadable or behind
+the local one) that the person must see.
 """
 
 from __future__ import annotations
@@ -17,9 +20,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from app.keyengine.bundles import PrivateKeyBundleV1
-from app.keyengine.contact import ContactBundle, ContactVerification, verify_contact
+from app.keyengine.contact import (
+    ContactBundle,
+    ContactVerification,
+    contacts_of,
+    verify_contact,
+)
 from app.keyengine.crypto.ethereum import to_checksum_address
-from app.keyengine.encrypted_bundle import EncryptedPrivateKeyBundle, decrypt_bundle, encrypt_bundle
+from app.keyengine.encrypted_bundle import EncryptedPrivateKeyBundle
 from app.keyengine.errors import (
     DecryptionFailed,
     InvalidBundle,
@@ -27,22 +35,27 @@ from app.keyengine.errors import (
     WrongWallet,
 )
 from app.keyengine.invitations import SealedInvitation, open_invitation
+from app.keyengine.journal import Journal
 from app.keyengine.network import Envelope, QuerySpec, TokenSource, XmtpClient
-from app.keyengine.prekeys import generate_identity, rotate_pre_key
+from app.keyengine.prekeys import merge_bundles, rotate_pre_key
+from app.keyengine.recipes import decrypt_bundle, encrypt_bundle, generate_identity
 from app.keyengine.texts import SignatureRequest
 from app.keyengine.topics import contact_topic, invite_topic, private_store_topic
-from app.keyengine.vault import Journal, Vault
+from app.keyengine.vault import DamagedKeyringEntry, Vault
+from app.keyengine.verdicts import LookupResult
 from app.keyengine.wallets.base import WalletSigner
 
 CONTACT_PAGE = 5
 
 
-class EventKind(enum.Enum):
-    PROGRESS = "progress"
-    SIGN_REQUEST = "sign_request"
-    SIGNED = "signed"
-    PUBLISHED = "published"
-    WARNING = "warning"
+class EventKind(enum.StrEnum):
+    """What a ``FlowEvent`` reports; the value (the lower-case name) is what ``--json`` prints."""
+
+    PROGRESS = enum.auto()
+    SIGN_REQUEST = enum.auto()
+    SIGNED = enum.auto()
+    PUBLISHED = enum.auto()
+    WARNING = enum.auto()
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,19 +89,6 @@ class Identity:
 
 
 @dataclass(frozen=True, slots=True)
-class LookupResult:
-    wallet_address: str
-    contact: ContactBundle | None
-    verification: ContactVerification | None
-    timestamp_ns: int | None
-    errors: tuple[str, ...]
-
-    @property
-    def valid(self) -> bool:
-        return self.verification is not None and self.verification.valid
-
-
-@dataclass(frozen=True, slots=True)
 class ReceivedInvite:
     peer_address: str
     topic: str
@@ -102,24 +102,6 @@ class ReceivedInvite:
 class InviteReport:
     invites: tuple[ReceivedInvite, ...]
     errors: tuple[str, ...]
-
-
-def merge_bundles(primary: PrivateKeyBundleV1, other: PrivateKeyBundleV1) -> PrivateKeyBundleV1:
-    """Union of the pre-keys of two copies of one identity, newest first; nothing is dropped.
-
-    Used when the local copy and the network copy disagree (a crash between saving locally and
-    storing remotely): the identity keys must be the same.
-    """
-    if primary.identity_key.public_key.point != other.identity_key.public_key.point:
-        raise InvalidBundle("cannot merge bundles of two different identities")
-    seen: dict[bytes, object] = {}
-    merged = []
-    for key in (*primary.pre_keys, *other.pre_keys):
-        if key.public_key.point not in seen:
-            seen[key.public_key.point] = key
-            merged.append(key)
-    merged.sort(key=lambda k: k.public_key.timestamp_ms, reverse=True)
-    return PrivateKeyBundleV1(primary.identity_key, tuple(merged))
 
 
 class KeyFlows:
@@ -154,13 +136,21 @@ class KeyFlows:
 
         return observe
 
+    def _local_bundle(self, wallet: str) -> PrivateKeyBundleV1 | None:
+        """The keyring's copy; a damaged entry is reported (and replaced once stored again)."""
+        try:
+            return self.vault.load_bundle(wallet)
+        except DamagedKeyringEntry as exc:
+            self._emit(FlowEvent(EventKind.WARNING, f"{exc}; using the copy on the network"))
+            return None
+
     # -- login -----------------------------------------------------------------------------
 
     async def login(self, signer: WalletSigner) -> Identity:
         """Retrieve the wallet's stored identity, or generate, store and publish a new one."""
         wallet = to_checksum_address(signer.address)
         signed: list[SignatureRequest] = []
-        journal = self.vault.pending(wallet)
+        journal = self.vault.journal.pending(wallet)
         if journal is not None:
             return await self._resume(signer, journal, signed)
         self._emit(FlowEvent(EventKind.PROGRESS, "looking for stored keys on the network"))
@@ -168,7 +158,7 @@ class KeyFlows:
         if found is None:
             return await self._generate(signer, signed)
         encrypted, bundle = found
-        local = self.vault.load_bundle(wallet)
+        local = self._local_bundle(wallet)
         if local is not None and local.identity_key == bundle.identity_key:
             merged = merge_bundles(bundle, local)
             if merged != bundle:
@@ -191,7 +181,7 @@ class KeyFlows:
         """Finish the publishes a previous session journaled but did not complete."""
         self._emit(FlowEvent(EventKind.PROGRESS, "finishing what the last session left"))
         encrypted = EncryptedPrivateKeyBundle.from_bytes(journal.encrypted_bundle)
-        bundle = self.vault.load_bundle(journal.wallet)
+        bundle = self._local_bundle(journal.wallet)
         if (
             bundle is None
             or [k.public_key.point.hex() for k in bundle.pre_keys] != journal.pre_keys
@@ -261,10 +251,7 @@ class KeyFlows:
             wallet=bundle.wallet_address,
             encrypted_bundle=encrypted.to_bytes(),
             store_timestamp_ns=now,
-            contacts=[
-                ContactBundle.v1(bundle.public_key_bundle()).to_bytes(),
-                ContactBundle.v2(bundle.signed_public_key_bundle()).to_bytes(),
-            ],
+            contacts=[contact.to_bytes() for contact in contacts_of(bundle)],
             contact_timestamps_ns=[now + 1_000_000, now + 2_000_000],
             identity_key=bundle.identity_key.public_key.point.hex(),
             pre_keys=[k.public_key.point.hex() for k in bundle.pre_keys],
@@ -272,7 +259,7 @@ class KeyFlows:
         )
         self._emit(FlowEvent(EventKind.PROGRESS, f"saving keys locally: {self.vault.where}"))
         self.vault.save_bundle(bundle)
-        self.vault.write_journal(journal)
+        self.vault.journal.write(journal)
         await self._finish_journal(journal, bundle)
         return Identity(bundle, encrypted, source, tuple(signed))
 
@@ -285,7 +272,7 @@ class KeyFlows:
             self._emit(FlowEvent(EventKind.PROGRESS, "storing the encrypted keys on the network"))
             await self.client.publish([envelope], tokens)
             journal.stored = True
-            self.vault.write_journal(journal)
+            self.vault.journal.write(journal)
             self._emit(FlowEvent(EventKind.PUBLISHED, "encrypted keys stored", topic=topic))
         while journal.contacts_published < len(journal.contacts):
             index = journal.contacts_published
@@ -296,9 +283,9 @@ class KeyFlows:
             self._emit(FlowEvent(EventKind.PROGRESS, "publishing the public contact"))
             await self.client.publish([envelope], tokens)
             journal.contacts_published += 1
-            self.vault.write_journal(journal)
+            self.vault.journal.write(journal)
             self._emit(FlowEvent(EventKind.PUBLISHED, "contact published", topic=topic))
-        self.vault.clear_journal(journal.wallet)
+        self.vault.journal.clear(journal.wallet)
 
     async def _ensure_contact(self, bundle: PrivateKeyBundleV1) -> None:
         """Republish our contact if the newest valid one is missing or differs from our keys."""
@@ -310,9 +297,7 @@ class KeyFlows:
         now = self._now_ns()
         topic = contact_topic(bundle.wallet_address)
         tokens = TokenSource(bundle, clock=self._clock)
-        for offset, contact in enumerate(
-            (ContactBundle.v1(bundle.public_key_bundle()), ContactBundle.v2(ours))
-        ):
+        for offset, contact in enumerate(contacts_of(bundle)):
             envelope = Envelope(topic, now + offset * 1_000_000, contact.to_bytes())
             await self.client.publish([envelope], tokens)
         self._emit(FlowEvent(EventKind.PUBLISHED, "contact published", topic=topic))
@@ -323,13 +308,13 @@ class KeyFlows:
         """A new current pre-key, history kept, re-stored and re-published."""
         signed: list[SignatureRequest] = []
         base = identity.bundle
-        journal = self.vault.pending(identity.wallet_address)
+        journal = self.vault.journal.pending(identity.wallet_address)
         if journal is not None:
             # An earlier change never reached the node: finish it first, or its pre-key would
             # be overwritten by this rotation.
             finished = await self._resume(signer, journal, signed)
             base = merge_bundles(finished.bundle, base)
-        local = self.vault.load_bundle(identity.wallet_address)
+        local = self._local_bundle(identity.wallet_address)
         if local is not None and local.identity_key == base.identity_key:
             base = merge_bundles(base, local)
         rotated = rotate_pre_key(base, timestamp_ms=self._clock() // 1_000_000)
@@ -397,7 +382,7 @@ class KeyFlows:
         if bundle.wallet_address != to_checksum_address(signer.address):
             raise WrongWallet("this backup belongs to another wallet")
         bundle.verify()
-        existing = self.vault.load_bundle(signer.address)
+        existing = self._local_bundle(signer.address)
         if existing is not None and existing.identity_key == bundle.identity_key:
             bundle = merge_bundles(bundle, existing)
         return await self._store(signer, bundle, signed, source="retrieved")

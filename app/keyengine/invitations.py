@@ -17,11 +17,10 @@ from app.keyengine.dh import three_dh
 from app.keyengine.encrypted_bundle import ciphertext_from_proto, ciphertext_to_proto
 from app.keyengine.errors import (
     DecryptionFailed,
-    InvalidBundle,
     InvalidInvitation,
     KeyEngineError,
 )
-from app.keyengine.keys import PrivateKey, _parse
+from app.keyengine.keys import PrivateKey, decode_proto
 from app.keyengine.proto import invitation_pb2
 from app.keyengine.topics import conversation_topic
 
@@ -49,7 +48,7 @@ class Invitation:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Invitation:
-        msg = _parse(invitation_pb2.InvitationV1, data, "invitation")
+        msg = decode_proto(invitation_pb2.InvitationV1, data, "invitation")
         if msg.WhichOneof("encryption") != "aes256_gcm_hkdf_sha256":
             raise InvalidInvitation("invitation carries no key material")
         key_material = msg.aes256_gcm_hkdf_sha256.key_material
@@ -74,10 +73,9 @@ class SealedInvitationHeader:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> SealedInvitationHeader:
-        try:
-            msg = _parse(invitation_pb2.SealedInvitationHeaderV1, data, "invitation header")
-        except InvalidBundle as exc:
-            raise InvalidInvitation(str(exc)) from None
+        msg = decode_proto(
+            invitation_pb2.SealedInvitationHeaderV1, data, "invitation header", InvalidInvitation
+        )
         if not msg.HasField("sender") or not msg.HasField("recipient"):
             raise InvalidInvitation("invitation header lacks sender or recipient")
         try:
@@ -106,10 +104,9 @@ class SealedInvitation:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> SealedInvitation:
-        try:
-            msg = _parse(invitation_pb2.SealedInvitation, data, "sealed invitation")
-        except InvalidBundle as exc:
-            raise InvalidInvitation(str(exc)) from None
+        msg = decode_proto(
+            invitation_pb2.SealedInvitation, data, "sealed invitation", InvalidInvitation
+        )
         if msg.WhichOneof("version") != "v1" or not msg.v1.HasField("ciphertext"):
             raise InvalidInvitation("not a V1 sealed invitation")
         try:

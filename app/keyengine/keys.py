@@ -17,7 +17,13 @@ from google.protobuf.message import DecodeError, Message
 from app.keyengine.crypto import secp256k1
 from app.keyengine.crypto.ethereum import address_of_public_key
 from app.keyengine.crypto.hashes import sha256
-from app.keyengine.errors import BadSignature, InvalidBundle, InvalidKey, InvalidSignature
+from app.keyengine.errors import (
+    BadSignature,
+    InvalidBundle,
+    InvalidKey,
+    InvalidSignature,
+    KeyEngineError,
+)
 from app.keyengine.proto import private_key_pb2, public_key_pb2, signature_pb2
 
 MS_NS_THRESHOLD: Final = 10**18
@@ -35,12 +41,17 @@ def _check_timestamp(value: int, what: str) -> None:
 _M = TypeVar("_M", bound=Message)
 
 
-def _parse(message_type: type[_M], data: bytes, what: str) -> _M:
-    """Decode protobuf bytes, turning every decoder failure into ``InvalidBundle``."""
+def decode_proto(
+    message_type: type[_M],
+    data: bytes,
+    what: str,
+    error: type[KeyEngineError] = InvalidBundle,
+) -> _M:
+    """Decode protobuf bytes, turning every decoder failure into ``error`` (a typed error)."""
     try:
         return message_type.FromString(data)
     except (DecodeError, RuntimeError, ValueError, TypeError) as exc:
-        raise InvalidBundle(f"{what}: not a valid protobuf encoding") from exc
+        raise error(f"{what}: not a valid protobuf encoding") from exc
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,9 +163,6 @@ class PublicKey:
             signer_point, sha256(self.bytes_to_sign()), self.signature.raw
         )
 
-    def same_key(self, other: PublicKey) -> bool:
-        return self.point == other.point and self.timestamp_ms == other.timestamp_ms
-
     def to_proto(self) -> public_key_pb2.PublicKey:
         msg = public_key_pb2.PublicKey(timestamp=self.timestamp_ms)
         msg.secp256k1_uncompressed.bytes = self.point
@@ -174,7 +182,7 @@ class PublicKey:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> PublicKey:
-        return cls.from_proto(_parse(public_key_pb2.PublicKey, data, "PublicKey"))
+        return cls.from_proto(decode_proto(public_key_pb2.PublicKey, data, "PublicKey"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,7 +199,9 @@ class SignedPublicKey:
     point: bytes = field(init=False, compare=False)
 
     def __post_init__(self) -> None:
-        unsigned = _parse(public_key_pb2.UnsignedPublicKey, self.key_bytes, "UnsignedPublicKey")
+        unsigned = decode_proto(
+            public_key_pb2.UnsignedPublicKey, self.key_bytes, "UnsignedPublicKey"
+        )
         if unsigned.WhichOneof("union") != "secp256k1_uncompressed":
             raise InvalidKey("signed public key has no secp256k1 point")
         point = unsigned.secp256k1_uncompressed.bytes
@@ -248,7 +258,7 @@ class SignedPublicKey:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> SignedPublicKey:
-        return cls.from_proto(_parse(public_key_pb2.SignedPublicKey, data, "SignedPublicKey"))
+        return cls.from_proto(decode_proto(public_key_pb2.SignedPublicKey, data, "SignedPublicKey"))
 
 
 def _check_secret(secret: bytes) -> None:

@@ -16,7 +16,7 @@ from app.keyengine.crypto.hashes import hmac_sha256, sha256
 from app.keyengine.dh import three_dh
 from app.keyengine.encrypted_bundle import ciphertext_from_proto, ciphertext_to_proto
 from app.keyengine.errors import InvalidBundle, InvalidMessage, KeyEngineError
-from app.keyengine.keys import Signature, _parse
+from app.keyengine.keys import Signature, decode_proto
 from app.keyengine.proto import content_pb2, message_pb2
 from app.keyengine.topics import dm_topic
 
@@ -34,10 +34,7 @@ def hmac_key(key_material: bytes, address: str, period: int) -> bytes:
 
 
 def _parse_message(data: bytes) -> message_pb2.Message:
-    try:
-        return _parse(message_pb2.Message, data, "message")
-    except InvalidBundle as exc:
-        raise InvalidMessage(str(exc)) from None
+    return decode_proto(message_pb2.Message, data, "message", InvalidMessage)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,16 +85,15 @@ def decode_message_v2(data: bytes, topic: str, key_material: bytes) -> DecodedMe
     msg = _parse_message(data)
     if msg.WhichOneof("version") != "v2":
         raise InvalidMessage("not a V2 message")
-    try:
-        header = _parse(message_pb2.MessageHeaderV2, msg.v2.header_bytes, "message header")
-    except InvalidBundle as exc:
-        raise InvalidMessage(str(exc)) from None
+    header = decode_proto(
+        message_pb2.MessageHeaderV2, msg.v2.header_bytes, "message header", InvalidMessage
+    )
     if header.topic != topic:
         raise InvalidMessage("message header topic does not match the conversation")
     try:
         ciphertext = ciphertext_from_proto(msg.v2.ciphertext)
         plaintext = aead.decrypt(ciphertext, key_material, msg.v2.header_bytes)
-        signed = _parse(content_pb2.SignedContent, plaintext, "signed content")
+        signed = decode_proto(content_pb2.SignedContent, plaintext, "signed content")
         if not signed.HasField("sender") or not signed.HasField("signature"):
             raise InvalidMessage("signed content lacks sender or signature")
         sender = SignedPublicKeyBundle.from_proto(signed.sender)
@@ -161,7 +157,7 @@ def decode_message_v1(
     if msg.WhichOneof("version") != "v1":
         raise InvalidMessage("not a V1 message")
     try:
-        header = _parse(message_pb2.MessageHeaderV1, msg.v1.header_bytes, "message header")
+        header = decode_proto(message_pb2.MessageHeaderV1, msg.v1.header_bytes, "message header")
         sender = PublicKeyBundle.from_proto(header.sender)
         recipient = PublicKeyBundle.from_proto(header.recipient)
         if sender.pre_key is None or recipient.pre_key is None:

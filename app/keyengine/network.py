@@ -18,12 +18,13 @@ from typing import Any, Final
 import aiohttp
 from google.protobuf import json_format
 
+from app.about import APP_NAME, version
 from app.keyengine.authn import MAX_TOKEN_AGE_NS, create_auth_token
 from app.keyengine.bundles import PrivateKeyBundleV1
 from app.keyengine.errors import KeyEngineError
 from app.keyengine.proto import message_api_pb2 as api
 
-CLIENT_VERSION: Final = "xmtp-key-companion/0.1.0"
+CLIENT_VERSION: Final = f"{APP_NAME}/{version()}"
 MAX_PAGE_SIZE: Final = 100
 MAX_BATCH: Final = 50
 _TOKEN_REFRESH_MARGIN_NS: Final = 10 * 10**9

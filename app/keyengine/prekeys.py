@@ -1,18 +1,17 @@
-"""Identity generation and pre-key rotation.
+"""Pre-keys: a fresh one signed by the identity key, rotation, and merging two copies.
 
-Generation mirrors xmtp-js ``PrivateKeyBundleV1.generate``: a random identity key attested by the
-wallet, and one pre-key signed by the identity key.  Rotation prepends a new pre-key; every earlier
-private pre-key stays in the bundle (history) so invitations sealed to it still open.
+Rotation prepends a new pre-key; every earlier private pre-key stays in the bundle (history) so
+invitations sealed to it still open, and merging two copies of one identity keeps the union.
+Generating a whole identity needs the wallet, so it is a recipe (``app.keyengine.recipes``).
 """
 
 from __future__ import annotations
 
 import time
 
-from app.keyengine.attestation import apply_attestation, create_identity_request
 from app.keyengine.bundles import PrivateKeyBundleV1
+from app.keyengine.errors import InvalidBundle
 from app.keyengine.keys import PrivateKey
-from app.keyengine.wallets.base import SignatureObserver, WalletSigner, request_signature
 
 
 def now_ms() -> int:
@@ -23,20 +22,6 @@ def new_pre_key(identity: PrivateKey, timestamp_ms: int) -> PrivateKey:
     """A fresh pre-key whose public key is signed by ``identity`` (SHA-256 of its bytes)."""
     pre_key = PrivateKey.generate(timestamp_ms)
     return pre_key.with_public_key(identity.sign_key(pre_key.public_key))
-
-
-async def generate_identity(
-    signer: WalletSigner,
-    observer: SignatureObserver | None = None,
-    *,
-    timestamp_ms: int | None = None,
-) -> PrivateKeyBundleV1:
-    """Create a new identity for ``signer``'s wallet (one Create Identity signature)."""
-    created = now_ms() if timestamp_ms is None else timestamp_ms
-    identity = PrivateKey.generate(created)
-    signature = await request_signature(signer, create_identity_request(identity), observer)
-    identity = apply_attestation(identity, signature)
-    return PrivateKeyBundleV1(identity, (new_pre_key(identity, created + 1),))
 
 
 def rotate_pre_key(
@@ -50,3 +35,18 @@ def rotate_pre_key(
     created = now_ms() if timestamp_ms is None else timestamp_ms
     created = max(created, bundle.current_pre_key.timestamp_ms + 1)
     return bundle.with_new_pre_key(new_pre_key(bundle.identity_key, created))
+
+
+def merge_bundles(primary: PrivateKeyBundleV1, other: PrivateKeyBundleV1) -> PrivateKeyBundleV1:
+    """Union of the pre-keys of two copies of one identity, newest first; nothing is dropped.
+
+    Used when the local copy and the network copy disagree (a crash between saving locally and
+    storing remotely): the identity keys must be the same.
+    """
+    if primary.identity_key.public_key.point != other.identity_key.public_key.point:
+        raise InvalidBundle("cannot merge bundles of two different identities")
+    unique: dict[bytes, PrivateKey] = {}
+    for key in (*primary.pre_keys, *other.pre_keys):
+        unique.setdefault(key.public_key.point, key)
+    merged = sorted(unique.values(), key=lambda k: k.public_key.timestamp_ms, reverse=True)
+    return PrivateKeyBundleV1(primary.identity_key, tuple(merged))

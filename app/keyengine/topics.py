@@ -19,10 +19,6 @@ def invite_topic(address: str) -> str:
     return f"{PREFIX}invite-{to_checksum_address(address)}/proto"
 
 
-def intro_topic(address: str) -> str:
-    return f"{PREFIX}intro-{to_checksum_address(address)}/proto"
-
-
 def dm_topic(address_a: str, address_b: str) -> str:
     """V1 conversation topic: the two EIP-55 addresses sorted by code-unit order."""
     first, second = sorted((to_checksum_address(address_a), to_checksum_address(address_b)))

@@ -1,29 +1,27 @@
-"""Local persistence of keys: the OS keyring for secrets, a journal on disk for what is safe.
+"""The keyring vault: private key bundles kept in the OS secret store, one entry per wallet.
 
-* The **private key bundle** goes only to a secret store: the OS keyring (Secret Service,
-  macOS Keychain, Windows Credential Locker) through ``keyring``.  Where none exists (a headless
-  server), nothing secret is remembered at all; ``Vault.where`` says so for the user.
-* The **journal** records what a flow still has to send: the *encrypted* bundle (safe at rest:
-  only the wallet can open it) and the public contacts.  It is written atomically, owner-only,
-  before anything goes to the network, so a crash or a dead node resumes on the next login
-  without a second identity and without losing a pre-key.
+The **private key bundle** goes only to a secret store: the OS keyring (Secret Service, macOS
+Keychain, Windows Credential Locker) through ``keyring``.  Where none exists (a headless
+server), nothing secret is remembered at all; ``Vault.where`` says so for the user.  An entry
+that is there but does not decode is reported as damaged (``DamagedKeyringEntry``), never taken
+for a missing one.  What a flow still has to publish lives beside it, in the journal
+(``app.keyengine.journal``), which ``Vault.journal`` opens on the same data directory.
 """
 
 from __future__ import annotations
 
 import base64
 import contextlib
-import json
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
+from app.about import APP_NAME
 from app.keyengine.bundles import PrivateKeyBundleV1
 from app.keyengine.crypto.ethereum import to_checksum_address
 from app.keyengine.errors import KeyEngineError
-from app.keyengine.files import write_private_file
+from app.keyengine.journal import JournalStore
 
-SERVICE_NAME = "xmtp-key-companion"
+SERVICE_NAME: Final = APP_NAME
 
 
 class SecretStore(Protocol):
@@ -39,7 +37,11 @@ class SecretStore(Protocol):
 
 
 class VaultError(KeyEngineError):
-    """The local secret store or journal could not be read or written."""
+    """The local secret store could not be read or written."""
+
+
+class DamagedKeyringEntry(VaultError):
+    """A keyring entry exists for the wallet but does not hold a valid private key bundle."""
 
 
 class KeyringStore:
@@ -110,63 +112,12 @@ def default_secret_store() -> SecretStore | None:
     return KeyringStore(backend)
 
 
-@dataclass
-class Journal:
-    """What a flow still has to publish for one wallet.  Holds nothing secret."""
-
-    wallet: str
-    encrypted_bundle: bytes
-    store_timestamp_ns: int
-    contacts: list[bytes] = field(default_factory=list)
-    contact_timestamps_ns: list[int] = field(default_factory=list)
-    stored: bool = False
-    contacts_published: int = 0
-    identity_key: str = ""
-    pre_keys: list[str] = field(default_factory=list)
-    source: str = "generated"
-
-    @property
-    def done(self) -> bool:
-        return self.stored and self.contacts_published >= len(self.contacts)
-
-    def to_json(self) -> bytes:
-        data = {
-            "wallet": self.wallet,
-            "encrypted_bundle": base64.b64encode(self.encrypted_bundle).decode(),
-            "store_timestamp_ns": self.store_timestamp_ns,
-            "contacts": [base64.b64encode(c).decode() for c in self.contacts],
-            "contact_timestamps_ns": self.contact_timestamps_ns,
-            "stored": self.stored,
-            "contacts_published": self.contacts_published,
-            "identity_key": self.identity_key,
-            "pre_keys": self.pre_keys,
-            "source": self.source,
-        }
-        return json.dumps(data, indent=1).encode()
-
-    @classmethod
-    def from_json(cls, raw: bytes) -> Journal:
-        data = json.loads(raw)
-        return cls(
-            wallet=str(data["wallet"]),
-            encrypted_bundle=base64.b64decode(data["encrypted_bundle"]),
-            store_timestamp_ns=int(data["store_timestamp_ns"]),
-            contacts=[base64.b64decode(c) for c in data["contacts"]],
-            contact_timestamps_ns=[int(t) for t in data["contact_timestamps_ns"]],
-            stored=bool(data["stored"]),
-            contacts_published=int(data["contacts_published"]),
-            identity_key=str(data.get("identity_key", "")),
-            pre_keys=[str(k) for k in data.get("pre_keys", [])],
-            source=str(data.get("source", "generated")),
-        )
-
-
 class Vault:
-    """Keys and pending work of every wallet used on this machine."""
+    """The private keys of every wallet used on this machine, and the journal beside them."""
 
     def __init__(self, data_dir: Path, secrets: SecretStore | None) -> None:
-        self.data_dir = data_dir
         self.secrets = secrets
+        self.journal = JournalStore(data_dir)
 
     @property
     def remembers_keys(self) -> bool:
@@ -179,48 +130,41 @@ class Vault:
             return "nowhere on this machine (no OS keyring): your wallet unlocks them each time"
         return self.secrets.description
 
-    def _journal_path(self, wallet: str) -> Path:
-        return self.data_dir / "journal" / f"{to_checksum_address(wallet)}.json"
-
-    # -- secrets ---------------------------------------------------------------------------
+    @staticmethod
+    def _entry(wallet: str) -> str:
+        """The keyring entry name of a wallet's bundle (one per EIP-55 address)."""
+        return f"bundle:{to_checksum_address(wallet)}"
 
     def load_bundle(self, wallet: str) -> PrivateKeyBundleV1 | None:
+        """The bundle kept for ``wallet``; ``None`` only when there is no entry at all.
+
+        Raises ``DamagedKeyringEntry`` for an entry that does not decode into a valid bundle of
+        that wallet, so a caller can tell the user instead of silently starting afresh.
+        """
         if self.secrets is None:
             return None
-        value = self.secrets.get(f"bundle:{to_checksum_address(wallet)}")
+        wallet = to_checksum_address(wallet)
+        value = self.secrets.get(self._entry(wallet))
         if value is None:
             return None
         try:
-            return PrivateKeyBundleV1.from_bytes(base64.b64decode(value))
-        except (KeyEngineError, ValueError):
-            return None
+            bundle = PrivateKeyBundleV1.from_bytes(base64.b64decode(value, validate=True))
+            owner = bundle.wallet_address
+        except (KeyEngineError, ValueError) as exc:
+            raise DamagedKeyringEntry(
+                f"the {self.secrets.description} entry for {wallet} is damaged: {exc}"
+            ) from None
+        if owner != wallet:
+            raise DamagedKeyringEntry(
+                f"the {self.secrets.description} entry for {wallet} holds another wallet's keys"
+            )
+        return bundle
 
     def save_bundle(self, bundle: PrivateKeyBundleV1) -> None:
         if self.secrets is not None:
-            name = f"bundle:{bundle.wallet_address}"
-            self.secrets.set(name, base64.b64encode(bundle.to_bytes()).decode())
+            value = base64.b64encode(bundle.to_bytes()).decode()
+            self.secrets.set(self._entry(bundle.wallet_address), value)
 
     def forget(self, wallet: str) -> None:
         if self.secrets is not None:
-            self.secrets.delete(f"bundle:{to_checksum_address(wallet)}")
-
-    # -- journal ---------------------------------------------------------------------------
-
-    def pending(self, wallet: str) -> Journal | None:
-        path = self._journal_path(wallet)
-        try:
-            return Journal.from_json(path.read_bytes())
-        except FileNotFoundError:
-            return None
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise VaultError(f"the journal {path} is damaged: {exc}") from None
-
-    def write_journal(self, journal: Journal) -> None:
-        try:
-            write_private_file(self._journal_path(journal.wallet), journal.to_json())
-        except OSError as exc:
-            raise VaultError(f"cannot write the journal: {exc}") from None
-
-    def clear_journal(self, wallet: str) -> None:
-        with contextlib.suppress(FileNotFoundError):
-            self._journal_path(wallet).unlink()
+            self.secrets.delete(self._entry(wallet))

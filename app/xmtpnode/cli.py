@@ -19,8 +19,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Final
 
-import platformdirs
-
+from app.about import default_data_dir
 from app.xmtpnode.server import NodeServer
 
 DEFAULT_HOST: Final = "127.0.0.1"
@@ -32,7 +31,7 @@ log = logging.getLogger(__name__)
 
 def default_db_path() -> Path:
     """``node.sqlite3`` in the per-user data directory of the app."""
-    return Path(platformdirs.user_data_dir("xmtp-key-companion", appauthor=False)) / "node.sqlite3"
+    return default_data_dir() / "node.sqlite3"
 
 
 def run_node(

@@ -8,14 +8,9 @@ import dataclasses
 
 import pytest
 
-from app.keyengine.encrypted_bundle import (
-    EncryptedPrivateKeyBundle,
-    decrypt_bundle,
-    encrypt_bundle,
-    open_bundle,
-    seal_bundle,
-)
+from app.keyengine.encrypted_bundle import EncryptedPrivateKeyBundle, open_bundle, seal_bundle
 from app.keyengine.errors import DecryptionFailed
+from app.keyengine.recipes import decrypt_bundle, encrypt_bundle
 from app.keyengine.texts import enable_identity_text
 from app.keyengine.wallets import RawKeySigner
 from tests.support.identities import WALLET_PRE_KEY, flipped, make_identity, rotate_times

@@ -61,13 +61,14 @@ from app.keyengine.messages import (
     encode_message_v1,
     encode_message_v2,
 )
-from app.keyengine.prekeys import generate_identity, rotate_pre_key
+from app.keyengine.prekeys import rotate_pre_key
 from app.keyengine.proto import (
     content_pb2,
     invitation_pb2,
     message_pb2,
     private_key_pb2,
 )
+from app.keyengine.recipes import generate_identity
 from app.keyengine.texts import create_identity_text, enable_identity_text
 from app.keyengine.topics import dm_topic
 from app.keyengine.wallets import RawKeySigner

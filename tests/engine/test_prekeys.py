@@ -11,8 +11,8 @@ import pytest
 from app.keyengine.attestation import recover_wallet_address
 from app.keyengine.bundles import PrivateKeyBundleV2
 from app.keyengine.contact import ContactBundle
-from app.keyengine.encrypted_bundle import decrypt_bundle, encrypt_bundle
-from app.keyengine.prekeys import generate_identity, rotate_pre_key
+from app.keyengine.prekeys import rotate_pre_key
+from app.keyengine.recipes import decrypt_bundle, encrypt_bundle, generate_identity
 from app.keyengine.texts import (
     SignaturePurpose,
     SignatureRequest,

@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from app.keyengine.encrypted_bundle import decrypt_bundle, encrypt_bundle
 from app.keyengine.errors import InvalidSignature, WrongWallet
-from app.keyengine.prekeys import generate_identity
+from app.keyengine.recipes import decrypt_bundle, encrypt_bundle, generate_identity
 from app.keyengine.wallets import RawKeySigner
 from tests.support.identities import make_identity
 

@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 
 from app.keyengine.contact import ContactBundle
-from app.keyengine.encrypted_bundle import EncryptedPrivateKeyBundle, decrypt_bundle
+from app.keyengine.encrypted_bundle import EncryptedPrivateKeyBundle
 from app.keyengine.errors import KeyEngineError
 from app.keyengine.flows import EventKind, FlowEvent, KeyFlows
 from app.keyengine.network import NodeUnreachable, QuerySpec, XmtpClient
+from app.keyengine.recipes import decrypt_bundle
 from app.keyengine.texts import SignaturePurpose
 from app.keyengine.topics import contact_topic, private_store_topic
 from app.keyengine.vault import Vault
@@ -89,7 +90,7 @@ async def test_node_down_during_generation_resumes_without_a_second_identity(
     async with XmtpClient(url, retries=1, backoff_s=0.01) as client:
         with pytest.raises(NodeUnreachable):
             await KeyFlows(client, vault, stop_node_when_saving).login(wallet)
-    journal = vault.pending(wallet.address)
+    journal = vault.journal.pending(wallet.address)
     assert journal is not None and not journal.stored
 
     assert node.start() == url  # the same database on the same port
@@ -103,7 +104,7 @@ async def test_node_down_during_generation_resumes_without_a_second_identity(
     identities, pre_keys = await network_state(url, wallet)
     assert identities == {identity.bundle.identity_key.public_key.point}
     assert pre_keys == {identity.bundle.current_pre_key.public_key.point}
-    assert vault.pending(wallet.address) is None
+    assert vault.journal.pending(wallet.address) is None
 
 
 @pytest.mark.parametrize("action", ["login", "rotate"])
@@ -130,7 +131,7 @@ async def test_kill_at_every_step_then_login_recovers(tmp_path: Path, action: st
             assert identities == {identity.bundle.identity_key.public_key.point}, kill_at
             kept = {k.public_key.point for k in identity.bundle.pre_keys}
             assert published_pre_keys <= kept, kill_at
-            assert Vault(case / "data", None).pending(signer.address) is None
+            assert Vault(case / "data", None).journal.pending(signer.address) is None
 
 
 @pytest.mark.asyncio
@@ -166,7 +167,7 @@ async def test_rotating_again_after_a_failed_rotation_keeps_both_pre_keys(
         node.stop()
         with pytest.raises(NodeUnreachable):
             await KeyFlows(client, vault).rotate_prekey(wallet, identity)
-    pending = vault.pending(wallet.address)
+    pending = vault.journal.pending(wallet.address)
     assert pending is not None and len(pending.pre_keys) == 2
     node.start()
     async with XmtpClient(node.url) as client:

@@ -12,7 +12,7 @@ from app.keyengine.errors import DecryptionFailed
 from app.keyengine.flows import EventKind, FlowEvent, KeyFlows
 from app.keyengine.invitations import create_invitation
 from app.keyengine.network import Envelope, QuerySpec, TokenSource, XmtpClient
-from app.keyengine.prekeys import generate_identity
+from app.keyengine.recipes import generate_identity
 from app.keyengine.texts import SignaturePurpose
 from app.keyengine.topics import contact_topic, invite_topic, private_store_topic
 from app.keyengine.vault import MemoryStore, Vault
@@ -42,7 +42,7 @@ async def test_first_login_generates_stores_and_publishes(
     kinds = sorted(ContactBundle.from_bytes(e.message).version.value for e in contacts)
     assert kinds == ["v1", "v2"]
     assert len({e.timestamp_ns for e in contacts}) == 2
-    assert flows.vault.pending(wallet.address) is None
+    assert flows.vault.journal.pending(wallet.address) is None
 
 
 async def test_returning_user_retrieves_with_one_signature(

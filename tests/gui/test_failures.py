@@ -70,7 +70,7 @@ def test_node_down_during_rotation_loses_nothing(make_app: Any, tmp_path: Path) 
     assert account.identity.bundle == before
     assert prekeys.rotate_button.isEnabled()
     # The new pre-key was saved locally before anything was sent.
-    pending = app.context.engine.vault.pending(account.address)
+    pending = app.context.engine.vault.journal.pending(account.address)
     assert pending is not None and len(pending.pre_keys) == 2
 
     # Node back: unlocking again finishes the rotation without asking the wallet.
@@ -81,7 +81,7 @@ def test_node_down_during_rotation_loses_nothing(make_app: Any, tmp_path: Path) 
     assert app.ops.last_error is None
     assert len(app.prompts) == 3
     assert app.window.prekeys_vm.model.rowCount() == 2
-    assert app.context.engine.vault.pending(account.address) is None
+    assert app.context.engine.vault.journal.pending(account.address) is None
 
     # Rotating again after another failure first finishes the pending one: nothing dropped.
     app.run(app.context.node.stop())

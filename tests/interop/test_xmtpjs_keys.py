@@ -9,10 +9,11 @@ import pytest
 from app.keyengine.bundles import PrivateKeyBundleV1
 from app.keyengine.contact import ContactBundle, ContactVersion, verify_contact
 from app.keyengine.content import encode_text
-from app.keyengine.encrypted_bundle import EncryptedPrivateKeyBundle, decrypt_bundle, encrypt_bundle
+from app.keyengine.encrypted_bundle import EncryptedPrivateKeyBundle
 from app.keyengine.invitations import create_invitation, open_invitation
 from app.keyengine.messages import decode_message_v2, encode_message_v2
-from app.keyengine.prekeys import generate_identity, rotate_pre_key
+from app.keyengine.prekeys import rotate_pre_key
+from app.keyengine.recipes import decrypt_bundle, encrypt_bundle, generate_identity
 from app.keyengine.wallets import RawKeySigner
 from tests.interop.jsdriver import DriverError, XmtpJs, b64, unb64
 

@@ -21,7 +21,7 @@ from app.keyengine.network import (
     Unauthenticated,
     XmtpClient,
 )
-from app.keyengine.prekeys import generate_identity
+from app.keyengine.recipes import generate_identity
 from app.keyengine.wallets import RawKeySigner
 from tests.support.node import RunningNode
 from tests.support.waiting import async_wait_until

@@ -15,7 +15,7 @@ import pytest_asyncio
 
 from app.keyengine.authn import create_auth_token
 from app.keyengine.bundles import PrivateKeyBundleV1
-from app.keyengine.prekeys import generate_identity
+from app.keyengine.recipes import generate_identity
 from app.keyengine.wallets import RawKeySigner
 
 

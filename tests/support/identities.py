@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Final
 
 from app.keyengine.bundles import PrivateKeyBundleV1
-from app.keyengine.prekeys import generate_identity, rotate_pre_key
+from app.keyengine.prekeys import rotate_pre_key
+from app.keyengine.recipes import generate_identity
 from app.keyengine.wallets import RawKeySigner
 
 BASE_MS: Final = 1_700_000_000_000

@@ -1,4 +1,4 @@
-"""Every signature requested and every publish, newest first, from the local activity log."""
+"""Every signature requested, every publish and every warning, newest first, from the log."""
 
 from __future__ import annotations
 
@@ -55,8 +55,8 @@ class ActivityTableModel(HeaderedTableModel):
         if column == 0:
             return datetime.fromtimestamp(entry.time).strftime("%Y-%m-%d %H:%M:%S")
         if column == 1:
-            kind = self.tr("Signature") if entry.kind == "signature" else self.tr("Publish")
-            return f"{kind}: {entry.summary}"
+            kinds = {"signature": self.tr("Signature"), "warning": self.tr("Warning")}
+            return f"{kinds.get(entry.kind, self.tr('Publish'))}: {entry.summary}"
         if column == 2:
             return entry.result
         if column == 3:

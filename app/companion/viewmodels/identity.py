@@ -5,9 +5,7 @@ from __future__ import annotations
 from app.companion.context import AppContext
 from app.companion.qt import QObject, Signal
 from app.companion.viewmodels.prekeys import format_ms
-from app.keyengine.attestation import recover_wallet_address
-from app.keyengine.crypto.ethereum import to_checksum_address
-from app.keyengine.errors import KeyEngineError
+from app.keyengine.verdicts import check_attestation
 
 
 class IdentityViewModel(QObject):
@@ -28,20 +26,14 @@ class IdentityViewModel(QObject):
             return None
         bundle = account.identity.bundle
         identity_key = bundle.identity_key.public_key
-        wallet = to_checksum_address(account.signer.address)
-        try:
-            recovered = recover_wallet_address(identity_key)
-        except KeyEngineError as exc:
-            recovered = ""
-            status = self.tr("Not attested: {0}").format(exc)
-            ok = "bad"
+        wallet = account.signer.address
+        verdict = check_attestation(identity_key, wallet)
+        if verdict.recovered is None:
+            status = self.tr("NOT verified: {0}").format(verdict.check.detail)
+        elif verdict.ok:
+            status = self.tr("Verified: the identity key is signed by this wallet")
         else:
-            if recovered.lower() == wallet.lower():
-                status = self.tr("Verified: the identity key is signed by this wallet")
-                ok = "ok"
-            else:
-                status = self.tr("NOT verified: the key is signed by another wallet")
-                ok = "bad"
+            status = self.tr("NOT verified: the key is signed by another wallet")
         node = self.context.node
         where = self.tr("embedded node on this computer") if node.embedded else node.url
         source = (
@@ -52,9 +44,9 @@ class IdentityViewModel(QObject):
         return {
             "wallet": wallet,
             "identity_key": identity_key.point.hex(),
-            "recovered": recovered,
+            "recovered": verdict.recovered or "",
             "attestation": status,
-            "attestation_status": ok,
+            "attestation_status": "ok" if verdict.ok else "bad",
             "created": format_ms(identity_key.timestamp_ms),
             "node": f"{node.url} ({where})" if node.embedded else node.url,
             "source": source,

@@ -7,15 +7,26 @@ from dataclasses import dataclass
 from app.companion.context import AppContext
 from app.companion.qt import QObject, Signal
 from app.companion.viewmodels.prekeys import fingerprint
-from app.keyengine.crypto.ethereum import to_checksum_address
-from app.keyengine.flows import LookupResult
+from app.keyengine.verdicts import (
+    CONTACT_PUBLISHED,
+    PRE_KEY_SIGNATURE,
+    WALLET_SIGNATURE,
+    ChainCheck,
+    LookupResult,
+)
 
 
 @dataclass(frozen=True, slots=True)
 class Step:
-    name: str
-    ok: bool
+    """One link of the engine's lookup verdict, with the words the screen shows for it."""
+
+    title: str
     detail: str
+    link: ChainCheck
+
+    @property
+    def ok(self) -> bool:
+        return self.link.ok
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,8 +53,7 @@ class LookupViewModel(QObject):
 
     async def lookup(self, address: str) -> LookupView | None:
         async def work() -> LookupView:
-            wallet = to_checksum_address(address.strip())
-            found = await self.context.engine.flows.lookup(wallet)
+            found = await self.context.engine.flows.lookup(address.strip())
             return self._view(found)
 
         view = await self.context.operations.run(self.tr("Looking up {0}").format(address), work)
@@ -53,24 +63,25 @@ class LookupViewModel(QObject):
 
     def _view(self, found: LookupResult) -> LookupView:
         contact = found.contact
+        names = {
+            CONTACT_PUBLISHED: self.tr("A contact is published for this address"),
+            WALLET_SIGNATURE: self.tr("The identity key is attested by this wallet"),
+            PRE_KEY_SIGNATURE: self.tr("The pre-key is signed by the identity key"),
+        }
+        details = {
+            (CONTACT_PUBLISHED, True): self.tr("found on the node"),
+            (CONTACT_PUBLISHED, False): self.tr(
+                "nothing published: this address has no XMTP identity here"
+            ),
+        }
         steps = [
             Step(
-                self.tr("A contact is published for this address"),
-                contact is not None,
-                self.tr("found on the node")
-                if contact is not None
-                else self.tr("nothing published: this address has no XMTP identity here"),
+                names.get(link.name, link.name),
+                details.get((link.name, link.ok), link.detail),
+                link,
             )
+            for link in found.links
         ]
-        names = {
-            "wallet_signature": self.tr("The identity key is attested by this wallet"),
-            "pre_key_signature": self.tr("The pre-key is signed by the identity key"),
-        }
-        if found.verification is not None:
-            steps += [
-                Step(names.get(check.name, check.name), check.ok, check.detail)
-                for check in found.verification.checks
-            ]
         if found.valid:
             summary = self.tr("Valid: every link of the attestation chain checks out.")
         elif contact is None:

@@ -19,9 +19,8 @@ from app.companion.qt import (
 )
 from app.companion.viewmodels.table import HeaderedTableModel
 from app.keyengine.bundles import PrivateKeyBundleV1
-from app.keyengine.errors import KeyEngineError
 from app.keyengine.flows import InviteReport
-from app.keyengine.keys import verify_pre_key_signature
+from app.keyengine.verdicts import check_pre_key
 
 REVEAL_SECONDS: Final = 30
 """A revealed private key is hidden again after this long."""
@@ -168,10 +167,6 @@ class PreKeysViewModel(QObject):
         context.accounts.current_changed.connect(self.refresh)
         self.refresh()
 
-    @property
-    def has_account(self) -> bool:
-        return self.context.accounts.current is not None
-
     def refresh(self) -> None:
         self.hide_private_key()
         account = self.context.accounts.current
@@ -188,19 +183,17 @@ class PreKeysViewModel(QObject):
             return None
         bundle = account.identity.bundle
         public = bundle.current_pre_key.public_key
-        try:
-            verify_pre_key_signature(bundle.identity_key.public_key.point, public)
+        check = check_pre_key(bundle.identity_key.public_key.point, public)
+        if check.ok:
             verified = self.tr("verified: signed by your identity key")
-            ok = "ok"
-        except KeyEngineError as exc:
-            verified = self.tr("NOT verified: {0}").format(exc)
-            ok = "bad"
+        else:
+            verified = self.tr("NOT verified: {0}").format(check.detail)
         return {
             "public_key": public.point.hex(),
             "fingerprint": fingerprint(public.point),
             "created": format_ms(public.timestamp_ms),
             "signature": verified,
-            "signature_status": ok,
+            "signature_status": "ok" if check.ok else "bad",
             "count": str(len(bundle.pre_keys)),
         }
 
@@ -210,12 +203,11 @@ class PreKeysViewModel(QObject):
             return False
 
         async def work() -> bool:
-            flows = self.context.engine.flows
-            if flows.vault.pending(account.address) is not None:
-                # A previous rotation is saved locally but not yet on the node: finish it
-                # first, so the new pre-key is built on top of it (none is ever dropped).
-                self.context.accounts.update_identity(account, await flows.login(account.signer))
-            rotated = await flows.rotate_prekey(account.signer, account.identity)
+            # The flow first finishes a rotation that is saved locally but not yet on the node,
+            # so the new pre-key is built on top of it (none is ever dropped).
+            rotated = await self.context.engine.flows.rotate_prekey(
+                account.signer, account.identity
+            )
             self.context.accounts.update_identity(account, rotated)
             return True
 

@@ -115,8 +115,3 @@ def set_status(label: QLabel, text: str, status: str) -> None:
     style = label.style()
     style.unpolish(label)
     style.polish(label)
-
-
-def short_hex(data: bytes | str, head: int = 10, tail: int = 8) -> str:
-    text = data.hex() if isinstance(data, bytes) else data
-    return text if len(text) <= head + tail + 1 else f"{text[:head]}…{text[-tail:]}"

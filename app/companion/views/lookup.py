@@ -88,7 +88,7 @@ class LookupView(QWidget):
         self.version.setText(view.version)
         for step in view.steps:
             mark = "✔" if step.ok else "✘"
-            item = QListWidgetItem(f"{mark} {step.name} — {step.detail}")
+            item = QListWidgetItem(f"{mark} {step.title} — {step.detail}")
             item.setData(0x0100, step.ok)
             self.steps.addItem(item)
         for problem in view.problems:

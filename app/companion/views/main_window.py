@@ -139,6 +139,15 @@ class MainWindow(QMainWindow):
         self.message.setAccessibleName(self.tr("Last message"))
         self.message.setWordWrap(True)
         self.statusBar().addWidget(self.message, 1)
+        self.warning = QLabel()
+        self.warning.setObjectName("warningLabel")
+        self.warning.setAccessibleName(self.tr("Last warning"))
+        self.warning.setWordWrap(True)
+        self.warning.hide()
+        self._warnings: list[str] = []
+        self.statusBar().addPermanentWidget(self.warning, 1)
+        context.bridge.warning.connect(self._show_warning)
+        context.operations.started.connect(self._clear_warning)
         self.errors = ErrorPresenter(self, self.message)
         context.operations.failed.connect(self.errors.present)
         context.accounts.current_changed.connect(self._show_account)
@@ -166,6 +175,18 @@ class MainWindow(QMainWindow):
             self._pending_resume = asyncio.ensure_future(
                 self.connect_vm.connect_walletconnect(resume_address=address)
             )
+
+    def _show_warning(self, message: str) -> None:
+        """Every warning of the current operation, kept until the next one starts (and in
+        the activity log for good)."""
+        self._warnings.append(self.tr("Warning: {0}").format(message))
+        self.warning.setText("\n".join(self._warnings))
+        self.warning.show()
+
+    def _clear_warning(self, _label: str) -> None:
+        self._warnings.clear()
+        self.warning.clear()
+        self.warning.hide()
 
     def _show_account(self) -> None:
         account = self.context.accounts.current

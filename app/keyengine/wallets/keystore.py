@@ -20,7 +20,7 @@ from typing import Any, Final, Literal
 from app.keyengine.crypto import secp256k1
 from app.keyengine.crypto.ethereum import address_of_public_key
 from app.keyengine.errors import KeyEngineError
-from app.keyengine.files import write_private_file
+from app.keyengine.files import fsync_directory, write_private_file
 from app.keyengine.wallets.raw_key import RawKeySigner
 
 KdfName = Literal["scrypt", "pbkdf2"]
@@ -314,18 +314,9 @@ def _write_new_file(path: Path, data: bytes) -> None:
             if path.exists() or path.is_symlink():
                 raise KeystoreExists(f"{path} already exists; refusing to overwrite it") from None
             os.replace(temp, path)
-        _fsync_directory(path.parent)
+        fsync_directory(path.parent)
     except OSError as exc:
         raise KeystoreError(f"cannot write keystore {path}: {exc.strerror or exc}") from None
     finally:
         with contextlib.suppress(OSError):
             temp.unlink()
-
-
-def _fsync_directory(directory: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
