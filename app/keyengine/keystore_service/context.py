@@ -1,0 +1,59 @@
+"""What one method call works with: the current keys and that account's state."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from app.keyengine.bundles import PrivateKeyBundleV1
+from app.keyengine.keystore_service.errors import INVALID_INPUT, KeystoreMethodError
+from app.keyengine.keystore_service.state import KeystoreState
+
+Item = TypeVar("Item")
+_THIRTY_DAYS_MS = 1000 * 60 * 60 * 24 * 30
+
+
+@dataclass(frozen=True, slots=True)
+class CallContext:
+    bundle: PrivateKeyBundleV1
+    address: str
+    state: KeystoreState
+    clock_ns: Callable[[], int] = time.time_ns
+
+    def thirty_day_period(self) -> int:
+        return self.clock_ns() // 1_000_000 // _THIRTY_DAYS_MS
+
+
+def require(condition: object, field: str) -> None:
+    """xmtp-js's ``validateObject``: a missing message field or an empty list is bad input."""
+    if not condition:
+        raise KeystoreMethodError(INVALID_INPUT, f"Missing field {field}")
+
+
+def answer_each(
+    items: Iterable[Item],
+    responses: Any,
+    work: Callable[[Item, Any], None],
+    default_code: int,
+) -> None:
+    """One ``Response`` per item, a ``result`` or an ``error``; one bad item fails only itself.
+
+    ``work(item, success)`` fills the ``Success`` message it is given; any failure becomes a
+    ``KeystoreError`` with ``default_code`` unless it carries its own.  Messages are the
+    engine's typed errors (never key material).
+    """
+    for item in items:
+        response = responses.add()
+        try:
+            success = type(response.result)()
+            work(item, success)
+        except KeystoreMethodError as exc:
+            response.error.code = exc.code
+            response.error.message = exc.message
+        except Exception as exc:  # noqa: BLE001 - every item failure is reported, not raised
+            response.error.code = default_code
+            response.error.message = str(exc) or type(exc).__name__
+        else:
+            response.result.CopyFrom(success)
