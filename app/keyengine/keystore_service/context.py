@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from app.keyengine.bundles import PrivateKeyBundleV1
+from app.keyengine.keys import PrivateKey
 from app.keyengine.keystore_service.errors import INVALID_INPUT, KeystoreMethodError
 from app.keyengine.keystore_service.state import KeystoreState
 
@@ -21,6 +22,23 @@ class CallContext:
     address: str
     state: KeystoreState
     clock_ns: Callable[[], int] = time.time_ns
+    pinned_pre_key: bytes = b""
+    """The pre-key this app was last given (``getPublicKeyBundle``): its "current" one."""
+
+    @property
+    def app_pre_keys(self) -> tuple[PrivateKey, ...]:
+        """Pre-keys as the app sees them: from the one it advertises on, newest first.
+
+        xmtp-js caches its public bundle at ``Client.create`` and keeps putting it in the
+        messages it signs (``signDigest`` with ``prekeyIndex``) and encrypts (``encryptV1``);
+        after a rotation in the companion that app must go on signing with the pre-key it
+        advertises, or its peers see an invalid signature.  A new ``Client`` gets the new one.
+        """
+        keys = self.bundle.pre_keys
+        for index, key in enumerate(keys):
+            if key.public_key.point == self.pinned_pre_key:
+                return keys[index:]
+        return keys
 
     def thirty_day_period(self) -> int:
         return self.clock_ns() // 1_000_000 // _THIRTY_DAYS_MS

@@ -86,7 +86,7 @@ def encrypt_v1(ctx: CallContext, req: api.EncryptV1Request) -> api.EncryptRespon
     def work(item: api.EncryptV1Request.Request, success: api.EncryptResponse.Response.Success) -> None:
         require(item.HasField("recipient"), "recipient")
         require(item.header_bytes, "headerBytes")
-        secret = _v1_secret(ctx, item.recipient, ctx.bundle.current_pre_key, True)
+        secret = _v1_secret(ctx, item.recipient, ctx.app_pre_keys[0], True)
         sealed = aead.encrypt(item.payload, secret, item.header_bytes)
         success.encrypted.CopyFrom(ciphertext_to_proto(sealed))
 
@@ -181,9 +181,10 @@ def sign_digest(ctx: CallContext, req: api.SignDigestRequest) -> signature_pb2.S
     if which == "identity_key" and req.identity_key:
         key = ctx.bundle.identity_key
     elif which == "prekey_index":
-        if req.prekey_index >= len(ctx.bundle.pre_keys):
+        pre_keys = ctx.app_pre_keys
+        if req.prekey_index >= len(pre_keys):
             raise KeystoreMethodError(NO_MATCHING_PREKEY, "no prekey found")
-        key = ctx.bundle.pre_keys[req.prekey_index]
+        key = pre_keys[req.prekey_index]
     else:
         raise KeystoreMethodError(INVALID_INPUT, "must specifify identityKey or prekeyIndex")
     return key.sign_digest(req.digest).to_proto()

@@ -96,6 +96,7 @@ class KeystoreMethods:
         self.state_dir = state_dir
         self._clock_ns = clock_ns
         self._states: dict[str, tuple[bytes, KeystoreState]] = {}
+        self._pins: dict[tuple[str, str], bytes] = {}
 
     def current_bundle(self) -> PrivateKeyBundleV1 | None:
         return self._bundles()
@@ -109,7 +110,7 @@ class KeystoreMethods:
             self._states[address] = cached
         return cached[1]
 
-    def call(self, name: str, body: bytes) -> CallResult:
+    def call(self, name: str, body: bytes, app: str = "") -> CallResult:
         """Run method ``name`` on the request ``body``; raise :class:`Refused` when it cannot."""
         method = find_method(name)
         bundle = self._bundles()
@@ -124,7 +125,11 @@ class KeystoreMethods:
                 raise Refused(400, "bad_request", f"the {name} request is not valid protobuf") from None
         elif body:
             raise Refused(400, "bad_request", f"{name} takes no request body")
-        ctx = CallContext(bundle, bundle.wallet_address, self._state(bundle), self._clock_ns)
+        address = bundle.wallet_address
+        if name == "getPublicKeyBundle":
+            self._pins[(app, address)] = bundle.current_pre_key.public_key.point
+        pinned = self._pins.get((app, address), b"")
+        ctx = CallContext(bundle, address, self._state(bundle), self._clock_ns, pinned)
         response = method.handler(ctx, request)
         items = len(getattr(request, "requests", ())) if method.batch else 1
         return CallResult(response.SerializeToString(), items)

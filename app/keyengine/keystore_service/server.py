@@ -150,7 +150,7 @@ class KeystoreServer:
                 if self.methods.current_bundle() is None:
                     raise Refused(503, "locked", "the companion's keys are locked")
                 raise Refused(403, "export_not_allowed", "this app may not export the keys")
-            result = self.methods.call(name, body)
+            result = self.methods.call(name, body, app.name)
         except Refused as refused:
             self._observe(app_name, name, 0, refused.status)
             return _refusal(refused.status, refused.code, refused.message)
