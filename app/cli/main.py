@@ -30,6 +30,7 @@ from app.cli import online
 from app.cli.artefacts import describe_private_bundle, find_encrypted_bundle, identify
 from app.cli.files import PRIVATE_FILE_MODE, check_new_file, write_private_file
 from app.cli.inputs import decodings, read_input
+from app.cli.keystore_cmd import add_keystore_commands
 from app.cli.output import PROG, CliError, Report, print_error, print_json
 from app.cli.signers import add_signer_options, check_signer_options, open_signer
 from app.keyengine.bundles import PrivateKeyBundleV1
@@ -221,6 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_json(generate)
     generate.set_defaults(handler=_generate)
     online.add_commands(commands, _add_json, add_signer_options)
+    add_keystore_commands(commands, _add_json, add_signer_options)
     return parser
 
 

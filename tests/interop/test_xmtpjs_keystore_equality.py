@@ -18,7 +18,8 @@ from app.keyengine.authn import validate_auth_token
 from app.keyengine.bundles import PrivateKeyBundleV1
 from app.keyengine.keystore_service.methods import KeystoreMethods
 from app.keyengine.prekeys import generate_identity, rotate_pre_key
-from app.keyengine.proto import authn_pb2, keystore_api_pb2 as api
+from app.keyengine.proto import authn_pb2
+from app.keyengine.proto import keystore_api_pb2 as api
 from app.keyengine.wallets import RawKeySigner
 from tests.interop.jsdriver import XmtpJs, b64, unb64
 

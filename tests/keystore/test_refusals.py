@@ -22,7 +22,7 @@ async def post(
     method: str,
     body: bytes = b"",
     *,
-    token: str | None = "default",
+    token: str | None = "default",  # noqa: S107 - "the app's token"
     headers: dict[str, str] | None = None,
 ) -> tuple[int, bytes, str]:
     sent = dict(headers or {})
@@ -34,10 +34,14 @@ async def post(
 
 def snapshot(service: Service) -> dict[str, bytes]:
     root = service.data_dir / "keystore"
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
+    }
 
 
-async def test_a_served_method_answers_protobuf(http: aiohttp.ClientSession, service: Service) -> None:
+async def test_a_served_method_answers_protobuf(
+    http: aiohttp.ClientSession, service: Service
+) -> None:
     status, body, content_type = await post(http, service, "getPublicKeyBundle")
     assert status == 200 and content_type == "application/x-protobuf"
     bundle = public_key_pb2.PublicKeyBundle.FromString(body)

@@ -24,7 +24,7 @@ from app.keyengine.files import write_private_file
 APPS_FILE = "apps.json"
 USAGE_FILE = "usage.json"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$")
-TOKEN_PREFIX = "xks_"
+TOKEN_PREFIX = "xks_"  # noqa: S105 - a prefix, not a secret
 
 
 class AppRegistryError(KeyEngineError):

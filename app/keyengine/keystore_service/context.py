@@ -70,7 +70,7 @@ def answer_each(
         except KeystoreMethodError as exc:
             response.error.code = exc.code
             response.error.message = exc.message
-        except Exception as exc:  # noqa: BLE001 - every item failure is reported, not raised
+        except Exception as exc:
             response.error.code = default_code
             response.error.message = str(exc) or type(exc).__name__
         else:

@@ -22,6 +22,8 @@ from app.keyengine.keystore_service.state import TopicData
 from app.keyengine.proto import (
     conversation_reference_pb2,
     invitation_pb2,
+)
+from app.keyengine.proto import (
     keystore_api_pb2 as api,
 )
 from app.keyengine.topics import dm_topic
@@ -131,7 +133,9 @@ def save_v1_conversations(
             topic = dm_topic(convo.peer_address, ctx.address)
         except KeyEngineError:
             continue
-        rows.append((topic, TopicData(created_ns=convo.created_ns, peer_address=convo.peer_address)))
+        rows.append(
+            (topic, TopicData(created_ns=convo.created_ns, peer_address=convo.peer_address))
+        )
     ctx.state.add_topics(ctx.state.v1, rows)
     return api.SaveV1ConversationsResponse()
 
@@ -139,7 +143,9 @@ def save_v1_conversations(
 def v1_conversations(ctx: CallContext, _req: None) -> api.GetConversationsResponse:
     out = api.GetConversationsResponse()
     for topic, data in ctx.state.v1.items():
-        out.conversations.add(topic=topic, peer_address=data.peer_address, created_ns=data.created_ns)
+        out.conversations.add(
+            topic=topic, peer_address=data.peer_address, created_ns=data.created_ns
+        )
     return out
 
 

@@ -27,11 +27,13 @@ from app.keyengine.keystore_service.errors import (
 from app.keyengine.messages import hmac_key
 from app.keyengine.proto import (
     authn_pb2,
-    keystore_api_pb2 as api,
     message_pb2,
     private_key_pb2,
     public_key_pb2,
     signature_pb2,
+)
+from app.keyengine.proto import (
+    keystore_api_pb2 as api,
 )
 
 
@@ -40,7 +42,7 @@ def _v1_pre_key(ctx: CallContext, header_bytes: bytes, is_sender: bool) -> Priva
     header = message_pb2.MessageHeaderV1()
     try:
         header.ParseFromString(header_bytes)
-    except Exception:  # noqa: BLE001 - an unreadable header: behave as xmtp-js does
+    except Exception:
         return ctx.bundle.current_pre_key
     ours = header.sender if is_sender else header.recipient
     if ours.HasField("pre_key") and ours.pre_key.HasField("secp256k1_uncompressed"):
@@ -67,7 +69,9 @@ def _v1_secret(
 
 
 def decrypt_v1(ctx: CallContext, req: api.DecryptV1Request) -> api.DecryptResponse:
-    def work(item: api.DecryptV1Request.Request, success: api.DecryptResponse.Response.Success) -> None:
+    def work(
+        item: api.DecryptV1Request.Request, success: api.DecryptResponse.Response.Success
+    ) -> None:
         require(item.HasField("payload"), "payload")
         require(item.HasField("peer_keys"), "peerKeys")
         require(item.header_bytes, "headerBytes")
@@ -83,7 +87,9 @@ def decrypt_v1(ctx: CallContext, req: api.DecryptV1Request) -> api.DecryptRespon
 
 
 def encrypt_v1(ctx: CallContext, req: api.EncryptV1Request) -> api.EncryptResponse:
-    def work(item: api.EncryptV1Request.Request, success: api.EncryptResponse.Response.Success) -> None:
+    def work(
+        item: api.EncryptV1Request.Request, success: api.EncryptResponse.Response.Success
+    ) -> None:
         require(item.HasField("recipient"), "recipient")
         require(item.header_bytes, "headerBytes")
         secret = _v1_secret(ctx, item.recipient, ctx.app_pre_keys[0], True)
@@ -106,7 +112,9 @@ def topic_key_material(ctx: CallContext, topic: str) -> bytes:
 
 
 def decrypt_v2(ctx: CallContext, req: api.DecryptV2Request) -> api.DecryptResponse:
-    def work(item: api.DecryptV2Request.Request, success: api.DecryptResponse.Response.Success) -> None:
+    def work(
+        item: api.DecryptV2Request.Request, success: api.DecryptResponse.Response.Success
+    ) -> None:
         require(item.HasField("payload"), "payload")
         require(item.header_bytes, "headerBytes")
         material = topic_key_material(ctx, item.content_topic)
@@ -122,7 +130,9 @@ def decrypt_v2(ctx: CallContext, req: api.DecryptV2Request) -> api.DecryptRespon
 def encrypt_v2(ctx: CallContext, req: api.EncryptV2Request) -> api.EncryptResponse:
     period = ctx.thirty_day_period()
 
-    def work(item: api.EncryptV2Request.Request, success: api.EncryptResponse.Response.Success) -> None:
+    def work(
+        item: api.EncryptV2Request.Request, success: api.EncryptResponse.Response.Success
+    ) -> None:
         require(item.header_bytes, "headerBytes")
         material = topic_key_material(ctx, item.content_topic)
         sealed = aead.encrypt(item.payload, material, item.header_bytes)
@@ -152,7 +162,9 @@ def self_encrypt(ctx: CallContext, req: api.SelfEncryptRequest) -> api.SelfEncry
 def self_decrypt(ctx: CallContext, req: api.SelfDecryptRequest) -> api.DecryptResponse:
     identity = ctx.bundle.identity_key
 
-    def work(item: api.SelfDecryptRequest.Request, success: api.DecryptResponse.Response.Success) -> None:
+    def work(
+        item: api.SelfDecryptRequest.Request, success: api.DecryptResponse.Response.Success
+    ) -> None:
         success.decrypted = selfcrypt.self_decrypt(identity, item.payload)
 
     out = api.DecryptResponse()

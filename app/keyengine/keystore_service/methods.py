@@ -106,7 +106,10 @@ class KeystoreMethods:
         identity_point = bundle.identity_key.public_key.point
         cached = self._states.get(address)
         if cached is None or cached[0] != identity_point:
-            cached = (identity_point, KeystoreState.open(self.state_dir, bundle.identity_key, address))
+            cached = (
+                identity_point,
+                KeystoreState.open(self.state_dir, bundle.identity_key, address),
+            )
             self._states[address] = cached
         return cached[1]
 
@@ -122,7 +125,9 @@ class KeystoreMethods:
             try:
                 request.ParseFromString(body)
             except DecodeError:
-                raise Refused(400, "bad_request", f"the {name} request is not valid protobuf") from None
+                raise Refused(
+                    400, "bad_request", f"the {name} request is not valid protobuf"
+                ) from None
         elif body:
             raise Refused(400, "bad_request", f"{name} takes no request body")
         address = bundle.wallet_address

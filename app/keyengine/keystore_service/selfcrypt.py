@@ -15,8 +15,8 @@ from app.keyengine.crypto import aead
 from app.keyengine.crypto.hashes import sha256
 from app.keyengine.encrypted_bundle import ciphertext_from_proto, ciphertext_to_proto
 from app.keyengine.keys import PrivateKey
-from app.keyengine.proto import private_preferences_pb2
 from app.keyengine.keystore_service.errors import INVALID_INPUT, KeystoreMethodError
+from app.keyengine.proto import private_preferences_pb2
 
 _ENCRYPTION_SALT = b"XMTP_PRIVATE_PREFERENCES_ENCRYPTION"
 _TOPIC_SALT = b"XMTP_PRIVATE_PREFERENCES_TOPIC"
@@ -38,7 +38,7 @@ def self_decrypt(identity: PrivateKey, payload: bytes) -> bytes:
     message = private_preferences_pb2.PrivatePreferencesPayload()
     try:
         message.ParseFromString(payload)
-    except Exception:  # noqa: BLE001 - protobuf raises DecodeError and friends
+    except Exception:
         raise KeystoreMethodError(INVALID_INPUT, "not a private preferences payload") from None
     if message.WhichOneof("version") != "v1":
         raise KeystoreMethodError(INVALID_INPUT, "unrecognized format")

@@ -75,13 +75,15 @@ class KeystoreServer:
     async def start(self) -> str:
         app = web.Application(client_max_size=MAX_BODY)
         app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port)
-        await site.start()
-        server = site._server  # noqa: SLF001 - aiohttp exposes the bound port only here
-        assert server is not None and server.sockets  # noqa: S101
-        self.port = int(server.sockets[0].getsockname()[1])
+        runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, self.host, self.port).start()
+        except BaseException:
+            await runner.cleanup()
+            raise
+        self._runner = runner
+        self.port = int(runner.addresses[0][1])
         host = f"[{self.host}]" if ":" in self.host else self.host
         self._allowed_hosts = {f"{host}:{self.port}", f"localhost:{self.port}"}
         self._flusher = asyncio.get_running_loop().create_task(self._flush_usage())
@@ -118,7 +120,9 @@ class KeystoreServer:
 
     def _authorise(self, request: web.Request) -> AppRecord:
         if request.headers.get("Host", "") not in self._allowed_hosts:
-            raise Refused(403, "forbidden_host", "requests must be addressed to the companion itself")
+            raise Refused(
+                403, "forbidden_host", "requests must be addressed to the companion itself"
+            )
         header = request.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():

@@ -65,7 +65,7 @@ class KeystoreState:
             envelope = ciphertext_pb2.Ciphertext.FromString(raw)
             plain = aead.decrypt(ciphertext_from_proto(envelope), self._key, _AAD)
             stored = keystore_state_pb2.KeystoreState.FromString(plain)
-        except Exception as exc:  # noqa: BLE001 - any decode/decrypt failure means unreadable
+        except Exception as exc:
             raise StateUnreadable(f"keystore state {self.path.name} cannot be read") from exc
         self.v2 = {item.topic: item.data for item in stored.v2_topics}
         self.v1 = {item.topic: item.data for item in stored.v1_topics}
@@ -78,13 +78,15 @@ class KeystoreState:
             for topic, data in source.items():
                 target.add(topic=topic).data.CopyFrom(data)
         for job_type, last_run in self.refresh_jobs.items():
-            stored.refresh_jobs.add(job_type=job_type, last_run_ns=last_run)  # type: ignore[arg-type]
+            stored.refresh_jobs.add(job_type=job_type, last_run_ns=last_run)
         for key, action in self.preferences.items():
             stored.preferences.add(key=key).action.CopyFrom(action)
         ciphertext = aead.encrypt(stored.SerializeToString(), self._key, _AAD)
         write_private_file(self.path, ciphertext_to_proto(ciphertext).SerializeToString())
 
-    def add_topics(self, store: dict[str, TopicData], rows: Iterable[tuple[str, TopicData]]) -> bool:
+    def add_topics(
+        self, store: dict[str, TopicData], rows: Iterable[tuple[str, TopicData]]
+    ) -> bool:
         """Add rows whose topic is new (the first one saved for a topic wins, as in xmtp-js)."""
         dirty = False
         for topic, data in rows:
