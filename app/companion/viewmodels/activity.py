@@ -55,7 +55,8 @@ class ActivityTableModel(HeaderedTableModel):
         if column == 0:
             return datetime.fromtimestamp(entry.time).strftime("%Y-%m-%d %H:%M:%S")
         if column == 1:
-            kind = self.tr("Signature") if entry.kind == "signature" else self.tr("Publish")
+            kinds = {"signature": self.tr("Signature"), "keystore": self.tr("App")}
+            kind = kinds.get(entry.kind, self.tr("Publish"))
             return f"{kind}: {entry.summary}"
         if column == 2:
             return entry.result

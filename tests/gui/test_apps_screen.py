@@ -1,0 +1,76 @@
+"""Apps screen: serve, add an app (token shown once), its calls after bob-app ran, revoke.
+
+bob-app is the real xmtp-js 13.0.4 ``Client`` with the companion as its only keystore, driven
+from a worker thread so that the window's loop keeps serving it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.gui.test_screens import connect
+from tests.interop.jsdriver import DriverError, XmtpJs, driver_available
+
+
+@pytest.fixture
+def js() -> Iterator[XmtpJs]:
+    if not driver_available():
+        pytest.fail("xmtp-js driver not installed: run `make node-deps`")
+    with XmtpJs() as driver:
+        yield driver
+
+
+def test_apps_screen_adds_serves_and_revokes(
+    make_app: Any, tmp_path: Path, js: XmtpJs, shared_node: str
+) -> None:
+    app = make_app()
+    address = connect(app, tmp_path)
+    view = app.window.screens.apps
+    app.window.show_screen(view)
+
+    app.click(view.serve_button)
+    app.wait_idle()
+    url = view.address.text()
+    assert url.startswith("http://127.0.0.1:") and view.serve_button.text() == "Stop serving"
+
+    view.app_name.setText("bob-app")
+    app.click(view.add_button)
+    app.wait_idle()
+    token = view.token.text()
+    assert token.startswith("xks_") and "shown only once" in view.token_note.text()
+    assert token not in (app.context.data_dir / "keystore" / "apps.json").read_text()
+    model = app.window.apps_vm.model
+    assert model.rowCount() == 1 and model.app(0).name == "bob-app"
+
+    def bob_app(cmd: str, **params: Any) -> Any:
+        return app.run(asyncio.to_thread(js.call, cmd, client_name="bob-app", **params), timeout=60)
+
+    created = bob_app("companion_client_create", keystore_url=url, token=token, api_url=shared_node)
+    assert created["wallet_address"] == address
+    assert bob_app("client_list_conversations")["conversations"] == []
+
+    def seen(method: str) -> bool:
+        usage = model.usage("bob-app")
+        return usage is not None and usage.calls.get(method, 0) >= 1
+
+    app.qtbot.waitUntil(
+        lambda: seen("getPublicKeyBundle") and seen("getV2Conversations"), timeout=5000
+    )
+    assert int(model.data(model.index(0, 5))) >= 2
+    entries = app.window.activity_vm.model
+    assert any(entries.entry(i).kind == "keystore" for i in range(entries.rowCount()))
+
+    view.table.selectRow(0)
+    app.click(view.revoke_button)
+    app.wait_idle()
+    assert model.data(model.index(0, 1)) == "revoked"
+    with pytest.raises(DriverError, match="revoked"):
+        bob_app("client_list_conversations")
+    app.click(view.serve_button)
+    app.wait_idle()
+    assert view.address.text() == "" and not app.context.keystore.running
