@@ -123,3 +123,36 @@ async def test_usage_counts_calls_per_method(http: aiohttp.ClientSession, servic
         await post(http, service, "getPublicKeyBundle")
     usage = service.registry.usage["bob-app"]
     assert usage.calls == {"getPublicKeyBundle": 3} and usage.last_used is not None
+
+
+async def test_an_approved_origin_is_served(http: aiohttp.ClientSession, service: Service) -> None:
+    token = service.registry.allow("web-app", origins=["http://localhost:3000"])
+    ok = await post(
+        http,
+        service,
+        "getPublicKeyBundle",
+        token=token,
+        headers={"Origin": "http://localhost:3000"},
+    )
+    assert ok[0] == 200
+    other = await post(
+        http,
+        service,
+        "getPublicKeyBundle",
+        token=token,
+        headers={"Origin": "http://localhost:3001"},
+    )
+    assert other[0] == 403
+
+
+async def test_export_with_permission_and_non_batch_errors(
+    http: aiohttp.ClientSession, service: Service
+) -> None:
+    token = service.registry.allow("backup-app", allow_export=True)
+    status, body, _ = await post(http, service, "getPrivateKeyBundle", token=token)
+    assert status == 200
+    assert service.keys.bundle is not None and body == service.keys.bundle.to_unwrapped_bytes()
+    assert any(c.method == "getPrivateKeyBundle" and c.status == 200 for c in service.calls)
+    bad_job = api.GetRefreshJobRequest(job_type=api.JOB_TYPE_UNSPECIFIED).SerializeToString()
+    status, body, _ = await post(http, service, "getRefreshJob", bad_job)
+    assert status == 400 and json.loads(body)["code"] == "ERROR_CODE_INVALID_INPUT"

@@ -96,7 +96,6 @@ class KeystoreMethods:
         self.state_dir = state_dir
         self._clock_ns = clock_ns
         self._states: dict[str, tuple[bytes, KeystoreState]] = {}
-        self._pins: dict[tuple[str, str], bytes] = {}
 
     def current_bundle(self) -> PrivateKeyBundleV1 | None:
         return self._bundles()
@@ -131,10 +130,11 @@ class KeystoreMethods:
         elif body:
             raise Refused(400, "bad_request", f"{name} takes no request body")
         address = bundle.wallet_address
+        state = self._state(bundle)
         if name == "getPublicKeyBundle":
-            self._pins[(app, address)] = bundle.current_pre_key.public_key.point
-        pinned = self._pins.get((app, address), b"")
-        ctx = CallContext(bundle, address, self._state(bundle), self._clock_ns, pinned)
+            state.pin(app, bundle.current_pre_key.public_key.point)
+        pinned = state.pins.get(app, b"")
+        ctx = CallContext(bundle, address, state, self._clock_ns, pinned)
         response = method.handler(ctx, request)
         items = len(getattr(request, "requests", ())) if method.batch else 1
         return CallResult(response.SerializeToString(), items)

@@ -49,6 +49,7 @@ class KeystoreState:
         self.v1: dict[str, TopicData] = {}
         self.refresh_jobs: dict[int, int] = {}
         self.preferences: dict[str, Action] = {}
+        self.pins: dict[str, bytes] = {}
 
     @classmethod
     def open(cls, directory: Path, identity: PrivateKey, address: str) -> KeystoreState:
@@ -71,6 +72,7 @@ class KeystoreState:
         self.v1 = {item.topic: item.data for item in stored.v1_topics}
         self.refresh_jobs = {job.job_type: job.last_run_ns for job in stored.refresh_jobs}
         self.preferences = {item.key: item.action for item in stored.preferences}
+        self.pins = {pin.app: pin.pre_key for pin in stored.pins}
 
     def save(self) -> None:
         stored = keystore_state_pb2.KeystoreState()
@@ -81,8 +83,15 @@ class KeystoreState:
             stored.refresh_jobs.add(job_type=job_type, last_run_ns=last_run)
         for key, action in self.preferences.items():
             stored.preferences.add(key=key).action.CopyFrom(action)
+        for app, pre_key in self.pins.items():
+            stored.pins.add(app=app, pre_key=pre_key)
         ciphertext = aead.encrypt(stored.SerializeToString(), self._key, _AAD)
         write_private_file(self.path, ciphertext_to_proto(ciphertext).SerializeToString())
+
+    def pin(self, app: str, pre_key: bytes) -> None:
+        if self.pins.get(app) != pre_key:
+            self.pins[app] = pre_key
+            self.save()
 
     def add_topics(
         self, store: dict[str, TopicData], rows: Iterable[tuple[str, TopicData]]

@@ -26,7 +26,7 @@ from app.keyengine.proto import keystore_api_pb2 as app_dot_keyengine_dot_proto_
 from app.keyengine.proto import private_preferences_pb2 as app_dot_keyengine_dot_proto_dot_private__preferences__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n(app/keyengine/proto/keystore_state.proto\x12\x1dxmtp_companion.keystore_state\x1a&app/keyengine/proto/keystore_api.proto\x1a-app/keyengine/proto/private_preferences.proto\"T\n\x0bStoredTopic\x12\r\n\x05topic\x18\x01 \x01(\t\x12\x36\n\x04\x64\x61ta\x18\x02 \x01(\x0b\x32(.xmtp.keystore_api.v1.TopicMap.TopicData\"X\n\x10StoredRefreshJob\x12/\n\x08job_type\x18\x01 \x01(\x0e\x32\x1d.xmtp.keystore_api.v1.JobType\x12\x13\n\x0blast_run_ns\x18\x02 \x01(\x03\"`\n\x10StoredPreference\x12\x0b\n\x03key\x18\x01 \x01(\t\x12?\n\x06\x61\x63tion\x18\x02 \x01(\x0b\x32/.xmtp.message_contents.PrivatePreferencesAction\"\x9a\x02\n\rKeystoreState\x12=\n\tv2_topics\x18\x01 \x03(\x0b\x32*.xmtp_companion.keystore_state.StoredTopic\x12=\n\tv1_topics\x18\x02 \x03(\x0b\x32*.xmtp_companion.keystore_state.StoredTopic\x12\x45\n\x0crefresh_jobs\x18\x03 \x03(\x0b\x32/.xmtp_companion.keystore_state.StoredRefreshJob\x12\x44\n\x0bpreferences\x18\x04 \x03(\x0b\x32/.xmtp_companion.keystore_state.StoredPreferenceb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n(app/keyengine/proto/keystore_state.proto\x12\x1dxmtp_companion.keystore_state\x1a&app/keyengine/proto/keystore_api.proto\x1a-app/keyengine/proto/private_preferences.proto\"T\n\x0bStoredTopic\x12\r\n\x05topic\x18\x01 \x01(\t\x12\x36\n\x04\x64\x61ta\x18\x02 \x01(\x0b\x32(.xmtp.keystore_api.v1.TopicMap.TopicData\"X\n\x10StoredRefreshJob\x12/\n\x08job_type\x18\x01 \x01(\x0e\x32\x1d.xmtp.keystore_api.v1.JobType\x12\x13\n\x0blast_run_ns\x18\x02 \x01(\x03\"`\n\x10StoredPreference\x12\x0b\n\x03key\x18\x01 \x01(\t\x12?\n\x06\x61\x63tion\x18\x02 \x01(\x0b\x32/.xmtp.message_contents.PrivatePreferencesAction\")\n\tStoredPin\x12\x0b\n\x03\x61pp\x18\x01 \x01(\t\x12\x0f\n\x07pre_key\x18\x02 \x01(\x0c\"\xd2\x02\n\rKeystoreState\x12=\n\tv2_topics\x18\x01 \x03(\x0b\x32*.xmtp_companion.keystore_state.StoredTopic\x12=\n\tv1_topics\x18\x02 \x03(\x0b\x32*.xmtp_companion.keystore_state.StoredTopic\x12\x45\n\x0crefresh_jobs\x18\x03 \x03(\x0b\x32/.xmtp_companion.keystore_state.StoredRefreshJob\x12\x44\n\x0bpreferences\x18\x04 \x03(\x0b\x32/.xmtp_companion.keystore_state.StoredPreference\x12\x36\n\x04pins\x18\x05 \x03(\x0b\x32(.xmtp_companion.keystore_state.StoredPinb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -39,6 +39,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_STOREDREFRESHJOB']._serialized_end=336
   _globals['_STOREDPREFERENCE']._serialized_start=338
   _globals['_STOREDPREFERENCE']._serialized_end=434
-  _globals['_KEYSTORESTATE']._serialized_start=437
-  _globals['_KEYSTORESTATE']._serialized_end=719
+  _globals['_STOREDPIN']._serialized_start=436
+  _globals['_STOREDPIN']._serialized_end=477
+  _globals['_KEYSTORESTATE']._serialized_start=480
+  _globals['_KEYSTORESTATE']._serialized_end=818
 # @@protoc_insertion_point(module_scope)

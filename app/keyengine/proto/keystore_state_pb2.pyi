@@ -89,6 +89,30 @@ class StoredPreference(_message.Message):
 Global___StoredPreference: _TypeAlias = StoredPreference  # noqa: Y015
 
 @_typing.final
+class StoredPin(_message.Message):
+    """The pre-key an app was last given (getPublicKeyBundle): what it signs with until it restarts."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    APP_FIELD_NUMBER: _builtins.int
+    PRE_KEY_FIELD_NUMBER: _builtins.int
+    app: _builtins.str
+    pre_key: _builtins.bytes
+    def __init__(
+        self,
+        *,
+        app: _builtins.str = ...,
+        pre_key: _builtins.bytes = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["app", b"app", "pre_key", b"pre_key"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___StoredPin: _TypeAlias = StoredPin  # noqa: Y015
+
+@_typing.final
 class KeystoreState(_message.Message):
     """Lists, not maps, so that the order apps saw (insertion order) survives a restart."""
 
@@ -98,6 +122,7 @@ class KeystoreState(_message.Message):
     V1_TOPICS_FIELD_NUMBER: _builtins.int
     REFRESH_JOBS_FIELD_NUMBER: _builtins.int
     PREFERENCES_FIELD_NUMBER: _builtins.int
+    PINS_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def v2_topics(self) -> _containers.RepeatedCompositeFieldContainer[Global___StoredTopic]: ...
     @_builtins.property
@@ -106,6 +131,8 @@ class KeystoreState(_message.Message):
     def refresh_jobs(self) -> _containers.RepeatedCompositeFieldContainer[Global___StoredRefreshJob]: ...
     @_builtins.property
     def preferences(self) -> _containers.RepeatedCompositeFieldContainer[Global___StoredPreference]: ...
+    @_builtins.property
+    def pins(self) -> _containers.RepeatedCompositeFieldContainer[Global___StoredPin]: ...
     def __init__(
         self,
         *,
@@ -113,10 +140,11 @@ class KeystoreState(_message.Message):
         v1_topics: _abc.Iterable[Global___StoredTopic] | None = ...,
         refresh_jobs: _abc.Iterable[Global___StoredRefreshJob] | None = ...,
         preferences: _abc.Iterable[Global___StoredPreference] | None = ...,
+        pins: _abc.Iterable[Global___StoredPin] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["preferences", b"preferences", "refresh_jobs", b"refresh_jobs", "v1_topics", b"v1_topics", "v2_topics", b"v2_topics"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["pins", b"pins", "preferences", b"preferences", "refresh_jobs", b"refresh_jobs", "v1_topics", b"v1_topics", "v2_topics", b"v2_topics"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -125,7 +125,111 @@ export function companionCommands(deps) {
     return {};
   }
 
+  async function timeMedian(fn, iterations, warmup) {
+    for (let i = 0; i < warmup; i++) await fn();
+    const samples = [];
+    for (let i = 0; i < iterations; i++) {
+      const t0 = process.hrtime.bigint();
+      await fn();
+      samples.push(Number(process.hrtime.bigint() - t0) / 1000);
+    }
+    samples.sort((a, b) => a - b);
+    const n = samples.length;
+    return n % 2 ? samples[(n - 1) / 2] : (samples[n / 2 - 1] + samples[n / 2]) / 2;
+  }
+
+  // The same keystore operation timed on the SDK's in-process InMemoryKeystore ("memory") and
+  // through CompanionKeystoreProvider over loopback ("companion"), in this one process.
+  async function keystoreBench(p) {
+    const x = await xmtp();
+    const { PrivateKeyBundleV1, SignedPublicKeyBundle, StaticKeystoreProvider, dateToNs } = x;
+    const bobBytes = unb64(reqStr(p.bob_bundle, "bob_bundle"), "bob_bundle");
+    const companion = () =>
+      new CompanionKeystoreProvider({ url: p.keystore_url, token: p.token, sdk: x });
+    const keystores = {
+      memory: await keystoreFromBundle(bobBytes),
+      companion: await companion().newKeystore(),
+    };
+    const op = reqStr(p.op, "op");
+    const iterations = p.iterations ?? 100;
+    const warmup = p.warmup ?? 10;
+    const result = {};
+    if (op === "client_create") {
+      const options = { env: "local", apiUrl: p.api_url, persistConversations: false,
+        basePersistence: InMemoryPersistence.create(), skipContactPublishing: true, useSnaps: false };
+      const make = {
+        memory: () => Client.create(null, { ...options, privateKeyOverride: bobBytes,
+          keystoreProviders: [new StaticKeystoreProvider()] }),
+        companion: () => Client.create(null, { ...options, keystoreProviders: [companion()] }),
+      };
+      for (const [name, create] of Object.entries(make)) {
+        result[name] = await timeMedian(async () => (await create()).close(), iterations, warmup);
+      }
+      return result;
+    }
+    if (op === "get_public_key_bundle") {
+      for (const [name, keystore] of Object.entries(keystores)) {
+        result[name] = await timeMedian(() => keystore.getPublicKeyBundle(), iterations, warmup);
+      }
+      return result;
+    }
+    const alice = await PrivateKeyBundleV1.generate(
+      deps.makeSigner(deps.makeWalletClient(deps.randomKey())),
+    );
+    const aliceKeystore = await keystoreFromBundle(alice.encode());
+    const recipient = SignedPublicKeyBundle.fromLegacyBundle(alice.getPublicKeyBundle());
+    const createdNs = dateToNs(new Date());
+    if (op === "decrypt_v2") {
+      let topic;
+      for (const keystore of Object.values(keystores)) {
+        const { conversation } = await keystore.createInvite({
+          recipient, createdNs, context: undefined, consentProof: undefined });
+        topic = conversation.topic;
+      }
+      const headerBytes = new Uint8Array([10, 5, 104, 101, 108, 108, 111]);
+      const payload = new Uint8Array(1024).fill(7);
+      const { responses } = await keystores.memory.encryptV2({
+        requests: [{ payload, headerBytes, contentTopic: topic }] });
+      const item = { payload: responses[0].result.encrypted, headerBytes, contentTopic: topic };
+      const batch = p.batch ?? 1;
+      const request = { requests: Array.from({ length: batch }, () => item) };
+      if (p.raw) {
+        const provider = companion();
+        const bytes = x.keystoreApiDefs.decryptV2.req.encode(request).finish();
+        result.raw_post = await timeMedian(() => provider.post("decryptV2", bytes), iterations, warmup);
+        result.encode = await timeMedian(async () => x.keystoreApiDefs.decryptV2.req.encode(request).finish(), iterations, warmup);
+        result.bytes = bytes.length;
+      }
+      for (const [name, keystore] of Object.entries(keystores)) {
+        result[name] = await timeMedian(async () => {
+          const answer = await keystore.decryptV2(request);
+          if (!answer.responses.every((r) => r.result)) throw new Error("decryptV2 failed");
+        }, iterations, warmup);
+      }
+      return result;
+    }
+    if (op === "save_invites") {
+      const bobKeys = await keystores.memory.getPublicKeyBundle();
+      const bobSigned = SignedPublicKeyBundle.fromLegacyBundle(new x.PublicKeyBundle(bobKeys));
+      const requests = [];
+      for (let i = 0; i < (p.batch ?? 100); i++) {
+        const { payload } = await aliceKeystore.createInvite({ recipient: bobSigned, createdNs,
+          context: { conversationId: `bench/${i}`, metadata: {} }, consentProof: undefined });
+        requests.push({ payload, timestampNs: createdNs, contentTopic: "" });
+      }
+      for (const [name, keystore] of Object.entries(keystores)) {
+        result[name] = await timeMedian(async () => {
+          const answer = await keystore.saveInvites({ requests });
+          if (!answer.responses.every((r) => r.result)) throw new Error("saveInvites failed");
+        }, iterations, warmup);
+      }
+      return result;
+    }
+    throw new Error(`unknown keystore bench op ${op}`);
+  }
+
   return {
+    keystore_bench: keystoreBench,
     companion_client_create: companionClientCreate,
     memory_keystore_call: memoryKeystoreCall,
     memory_keystore_forget: memoryKeystoreForget,
