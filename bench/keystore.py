@@ -41,9 +41,12 @@ def _targets(name: str, ours: float, theirs: float) -> tuple[str, bool]:
 def measure() -> dict[str, dict[str, Any]]:
     bundle = asyncio.run(generate_identity(RawKeySigner(bytes([0x42]) * 32)))
     results: dict[str, dict[str, Any]] = {}
-    with tempfile.TemporaryDirectory() as tmp, EmbeddedNode(
-        db_path=Path(tmp) / "node.sqlite3"
-    ) as node, ThreadedKeystore(lambda: bundle, Path(tmp) / "keystore") as keystore, XmtpJs() as js:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        EmbeddedNode(db_path=Path(tmp) / "node.sqlite3") as node,
+        ThreadedKeystore(lambda: bundle, Path(tmp) / "keystore") as keystore,
+        XmtpJs() as js,
+    ):
         token = keystore.registry.allow("bench")
         for name, op, params in CASES:
             figures = js.call(
@@ -68,7 +71,9 @@ def measure() -> dict[str, dict[str, Any]]:
 
 
 def print_report(results: dict[str, dict[str, Any]]) -> None:
-    print(f"{'keystore (in xmtp-js)':<24}{'companion µs':>14}{'in-memory µs':>14}{'ratio':>8}  target")
+    print(
+        f"{'keystore (in xmtp-js)':<24}{'companion µs':>14}{'in-memory µs':>14}{'ratio':>8}  target"
+    )
     for name, row in results.items():
         verdict = "ok" if row["ok"] else "MISSED"
         print(
