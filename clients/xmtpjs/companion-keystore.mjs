@@ -40,6 +40,16 @@ export class CompanionKeystoreError extends Error {
   }
 }
 
+// One keep-alive agent for every provider in this process (connections are reused).
+let transportPromise;
+function nodeTransport() {
+  transportPromise ??= import("node:http").then((http) => ({
+    http,
+    agent: new http.Agent({ keepAlive: true, maxSockets: 16 }),
+  }));
+  return transportPromise;
+}
+
 const PREFERENCES_METHODS = {
   save: "savePrivatePreferences",
   get: "getPrivatePreferences",
@@ -61,22 +71,43 @@ export class CompanionKeystoreProvider {
     this.url = url.replace(/\/$/, "");
     this.token = token;
     this.sdkModule = sdkModule;
-    this.fetch = fetchImpl ?? ((...args) => globalThis.fetch(...args));
+    this.fetch = fetchImpl;
+  }
+
+  // One POST: {status, bytes}. Under Node, a keep-alive node:http agent (a third of fetch's
+  // per-request cost on loopback); elsewhere, or when `fetch` was given, fetch.
+  async send(method, body) {
+    const url = `${this.url}/keystore/v1/${method}`;
+    const headers = { Authorization: `Bearer ${this.token}`, "Content-Type": "application/x-protobuf" };
+    if (!this.fetch && globalThis.process?.versions?.node) {
+      const { http, agent } = await nodeTransport();
+      return new Promise((resolve, reject) => {
+        const request = http.request(
+          url,
+          { method: "POST", agent, headers: { ...headers, "Content-Length": body.length } },
+          (response) => {
+            const chunks = [];
+            response.on("data", (chunk) => chunks.push(chunk));
+            response.on("end", () =>
+              resolve({ status: response.statusCode, bytes: new Uint8Array(Buffer.concat(chunks)) }),
+            );
+            response.on("error", reject);
+          },
+        );
+        request.on("error", reject);
+        request.end(body);
+      });
+    }
+    const fetchImpl = this.fetch ?? globalThis.fetch;
+    const response = await fetchImpl(url, { method: "POST", headers, body });
+    return { status: response.status, bytes: new Uint8Array(await response.arrayBuffer()) };
   }
 
   async post(method, body) {
-    const response = await this.fetch(`${this.url}/keystore/v1/${method}`, {
-      method: "POST",
-      headers: {
-        Authorization: `Bearer ${this.token}`,
-        "Content-Type": "application/x-protobuf",
-      },
-      body: body ?? new Uint8Array(0),
-    });
-    const bytes = new Uint8Array(await response.arrayBuffer());
-    if (response.status !== 200) {
+    const { status, bytes } = await this.send(method, body ?? new Uint8Array(0));
+    if (status !== 200) {
       let code = "http_error";
-      let message = `HTTP ${response.status}`;
+      let message = `HTTP ${status}`;
       try {
         const parsed = JSON.parse(new TextDecoder().decode(bytes));
         code = parsed.code ?? code;
@@ -84,15 +115,16 @@ export class CompanionKeystoreProvider {
       } catch {
         // not JSON: keep the status line
       }
-      throw new CompanionKeystoreError(method, response.status, code, message);
+      throw new CompanionKeystoreError(method, status, code, message);
     }
     return bytes;
   }
 
-  // KeystoreProvider.newKeystore(opts, apiClient, wallet?): no wallet needed.
+  // KeystoreProvider.newKeystore(opts, apiClient, wallet?): no wallet needed, no round trip.
   async newKeystore() {
     const xmtp = await sdk(this.sdkModule);
     const { keystoreApiDefs, PublicKeyBundle, buildContentTopic } = xmtp;
+    const proto = await protoCodecs();
     const keystore = {};
     for (const [method, rpc] of Object.entries(keystoreApiDefs)) {
       keystore[method] = async (req) => {
@@ -100,15 +132,25 @@ export class CompanionKeystoreProvider {
         return rpc.res.decode(await this.post(method, body));
       };
     }
-    const proto = await protoCodecs(xmtp);
-    const bundle = new PublicKeyBundle(await keystore.getPublicKeyBundle());
-    const address = bundle.walletSignatureAddress();
-    const saved = proto.ActionMap.decode(await this.post(PREFERENCES_METHODS.get));
-    const actions = new Map(Object.entries(saved.actions));
+    // Consent actions (xmtp-js keeps them in the keystore object; the companion keeps them at
+    // rest): loaded on first use. xmtp-js always saves (savePrivatePreferences) before it reads
+    // them back with the synchronous getPrivatePreferences.
+    const actions = new Map();
+    let loading;
+    const loaded = () => {
+      loading ??= this.post(PREFERENCES_METHODS.get).then((bytes) => {
+        for (const [key, value] of Object.entries(proto.ActionMap.decode(bytes).actions)) {
+          if (!actions.has(key)) actions.set(key, value);
+        }
+      });
+      return loading;
+    };
+    let address;
     let topic;
     const provider = this;
     return Object.assign(keystore, {
       async getAccountAddress() {
+        address ??= new PublicKeyBundle(await keystore.getPublicKeyBundle()).walletSignatureAddress();
         return address;
       },
       async getPrivatePreferencesTopic() {
@@ -119,6 +161,7 @@ export class CompanionKeystoreProvider {
         return topic;
       },
       async createPrivatePreference(action) {
+        await loaded();
         const { responses } = await keystore.selfEncrypt({
           requests: [{ payload: proto.Action.encode(action).finish() }],
         });
@@ -132,6 +175,7 @@ export class CompanionKeystoreProvider {
         return actions;
       },
       async savePrivatePreferences(data) {
+        await loaded();
         const fresh = new Map();
         for (const [key, value] of data) {
           if (!actions.has(key)) fresh.set(key, value);
@@ -147,20 +191,24 @@ export class CompanionKeystoreProvider {
 }
 
 // PrivatePreferencesActionMap / PrivatePreferencesAction codecs from @xmtp/proto (the copy
-// xmtp-js itself uses, so that Long and bytes are of the same classes).
-async function protoCodecs(xmtp) {
-  let proto;
-  try {
-    proto = await import("@xmtp/proto");
-  } catch (error) {
-    if (typeof process === "undefined") throw error;
-    const { createRequire } = await import("node:module");
-    const fromApp = createRequire(`${process.cwd()}/`);
-    proto = fromApp(fromApp.resolve("@xmtp/proto", { paths: [fromApp.resolve("@xmtp/xmtp-js")] }));
-  }
-  void xmtp;
-  return {
-    ActionMap: proto.keystore.PrivatePreferencesActionMap,
-    Action: proto.privatePreferences.PrivatePreferencesAction,
-  };
+// xmtp-js itself uses, so that Long and bytes are of the same classes); resolved once.
+let codecsPromise;
+function protoCodecs() {
+  codecsPromise ??= (async () => {
+    let proto;
+    try {
+      proto = await import("@xmtp/proto");
+    } catch (error) {
+      if (typeof process === "undefined") throw error;
+      const { createRequire } = await import("node:module");
+      const fromApp = createRequire(`${process.cwd()}/`);
+      const sdkPath = fromApp.resolve("@xmtp/xmtp-js");
+      proto = fromApp(fromApp.resolve("@xmtp/proto", { paths: [sdkPath] }));
+    }
+    return {
+      ActionMap: proto.keystore.PrivatePreferencesActionMap,
+      Action: proto.privatePreferences.PrivatePreferencesAction,
+    };
+  })();
+  return codecsPromise;
 }

@@ -98,6 +98,10 @@ def test_bob_app_messages_with_companion_keys(js: XmtpJs, node: str, tmp_path: P
         js.call("client_send", topic=first["topic"], text="hi alice", **app)
         assert texts(js, first["topic"], **me) == ["hi bob", "hi alice"]
 
+        # consent: published self-encrypted by the companion, read back (selfDecrypt)
+        js.call("consent_allow", peer_address=alice, **app)
+        assert js.call("consent_state", peer_address=alice, **app)["state"] == "allowed"
+
         # an invitation alice seals before the rotations, not yet seen by bob-app
         early = js.call("client_new_conversation", peer_address=bob, conversation_id="c/2", **me)
         js.call("client_send", topic=early["topic"], text="before rotations", **me)
@@ -134,6 +138,7 @@ def test_bob_app_messages_with_companion_keys(js: XmtpJs, node: str, tmp_path: P
         after = js.call("client_list_conversations", **app)["conversations"]
         assert {first["topic"], early["topic"], late["topic"]} <= {c["topic"] for c in after}
         assert texts(js, first["topic"], **app)[0] == "hi bob"
+        assert js.call("consent_state", peer_address=alice, **app)["state"] == "allowed"
 
         # revoked: bob-app fails with a clear error
         service.registry.revoke("bob-app")

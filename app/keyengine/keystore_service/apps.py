@@ -176,12 +176,22 @@ class AppRegistry:
         usage.calls[method] = usage.calls.get(method, 0) + count
         self._usage_dirty = True
 
-    def flush_usage(self) -> None:
+    def usage_snapshot(self) -> bytes | None:
+        """The usage file's new content if anything changed since the last snapshot."""
         if not self._usage_dirty:
-            return
+            return None
+        self._usage_dirty = False
         data = {
-            name: {"last_used": usage.last_used, "calls": usage.calls}
+            name: {"last_used": usage.last_used, "calls": dict(usage.calls)}
             for name, usage in self.usage.items()
         }
-        write_private_file(self.directory / USAGE_FILE, json.dumps(data).encode("utf-8"))
-        self._usage_dirty = False
+        return json.dumps(data).encode("utf-8")
+
+    def write_usage(self, snapshot: bytes) -> None:
+        """Write a snapshot (safe from another thread: it touches no shared state)."""
+        write_private_file(self.directory / USAGE_FILE, snapshot)
+
+    def flush_usage(self) -> None:
+        snapshot = self.usage_snapshot()
+        if snapshot is not None:
+            self.write_usage(snapshot)

@@ -111,8 +111,12 @@ class KeystoreServer:
     async def _flush_usage(self) -> None:
         while True:
             await asyncio.sleep(1.0)
+            snapshot = self.registry.usage_snapshot()
+            if snapshot is None:
+                continue
             try:
-                self.registry.flush_usage()
+                # fsync off the loop: a slow disk must not stall the apps' calls
+                await asyncio.to_thread(self.registry.write_usage, snapshot)
             except OSError as exc:
                 log.warning("cannot save keystore usage: %s", exc)
 

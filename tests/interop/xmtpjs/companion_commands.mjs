@@ -228,7 +228,22 @@ export function companionCommands(deps) {
     throw new Error(`unknown keystore bench op ${op}`);
   }
 
+  // Consent (private preferences): selfEncrypt, the preferences topic, selfDecrypt.
+  async function consentAllow(p) {
+    const { found } = entry(p);
+    await found.client.contacts.allow([reqStr(p.peer_address, "peer_address")]);
+    return {};
+  }
+
+  async function consentState(p) {
+    const { found } = entry(p);
+    await found.client.contacts.refreshConsentList();
+    return { state: found.client.contacts.consentState(reqStr(p.peer_address, "peer_address")) };
+  }
+
   return {
+    consent_allow: consentAllow,
+    consent_state: consentState,
     keystore_bench: keystoreBench,
     companion_client_create: companionClientCreate,
     memory_keystore_call: memoryKeystoreCall,
