@@ -20,14 +20,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from app.cli.online import Session, _on_node, _session, default_data_dir
+from app.cli.online import _on_node, _session, default_data_dir
+from app.cli.output import CliError
 from app.cli.signers import check_signer_options, open_signer
 from app.keyengine.bundles import PrivateKeyBundleV1
 from app.keyengine.flows import merge_bundles
 from app.keyengine.keystore_service.apps import AppRegistry
 from app.keyengine.keystore_service.methods import KeystoreMethods
 from app.keyengine.keystore_service.server import CallRecord, KeystoreServer
-from app.keyengine.vault import Vault
+from app.keyengine.vault import Vault, default_secret_store
 
 AddFlag = Callable[[argparse.ArgumentParser], None]
 
@@ -67,22 +68,39 @@ def _log_call(call: CallRecord) -> None:
     )
 
 
+_WALLET_OPTIONS = ("wallet_key_file", "keyfile", "rpc_wallet", "walletconnect")
+
+
 def _serve(args: argparse.Namespace) -> int:
     check_signer_options(args)
     directory = keystore_dir(args)
+    if not any(getattr(args, name, None) for name in _WALLET_OPTIONS):
+        return _serve_remembered(args, directory)
 
     async def go(url: str) -> int:
         async with open_signer(args) as signer, _session(args, url) as session:
-            return await _serve_session(args, session, signer, directory)
+            identity = await session.flows.login(signer)
+            keys = VaultBundle(session.flows.vault, identity.bundle)
+            return await _serve_keys(args, keys, directory)
 
     return _on_node(args, go)
 
 
-async def _serve_session(
-    args: argparse.Namespace, session: Session, signer: Any, directory: Path
-) -> int:
-    identity = await session.flows.login(signer)
-    keys = VaultBundle(session.flows.vault, identity.bundle)
+def _serve_remembered(args: argparse.Namespace, directory: Path) -> int:
+    """No wallet option: the keys the OS keyring remembers for ``--address`` (no node needed)."""
+    if not args.address:
+        raise CliError("keystore serve needs a wallet option, or --address ADDR of keys remembered")
+    data_dir = Path(args.data_dir) if args.data_dir else default_data_dir()
+    vault = Vault(data_dir, default_secret_store())
+    if not vault.remembers_keys:
+        raise CliError("no OS keyring here: give a wallet option to unlock the keys")
+    bundle = vault.load_bundle(args.address)
+    if bundle is None:
+        raise CliError(f"the OS keyring remembers no keys of {args.address}; give a wallet option")
+    return asyncio.run(_serve_keys(args, VaultBundle(vault, bundle), directory))
+
+
+async def _serve_keys(args: argparse.Namespace, keys: VaultBundle, directory: Path) -> int:
     methods = KeystoreMethods(keys, directory / "state")
     server = KeystoreServer(
         methods, AppRegistry(directory), host=args.host, port=args.port, on_call=_log_call
@@ -164,7 +182,12 @@ def add_keystore_commands(commands: Any, add_json: AddFlag, add_signer_options: 
     serve = sub.add_parser("serve", help="unlock the keys and serve the xmtp-js Keystore API")
     serve.add_argument("--host", default="127.0.0.1", help="loopback address (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=0, help="port (default 0: any free one)")
+    serve.add_argument(
+        "--address", help="without a wallet option: serve the keys the OS keyring remembers"
+    )
     add_signer_options(serve)
+    for group in serve._mutually_exclusive_groups:  # the wallet is optional here
+        group.required = False
     serve.set_defaults(handler=_serve)
     allow = sub.add_parser("allow", help="create an app token (printed once)")
     allow.add_argument("name", help="the app's name")

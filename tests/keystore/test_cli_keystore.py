@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -13,7 +14,11 @@ from pathlib import Path
 
 import pytest
 
+from app.cli.keystore_cmd import VaultBundle
+from app.keyengine.bundles import PrivateKeyBundleV1
+from app.keyengine.prekeys import rotate_pre_key
 from app.keyengine.proto import public_key_pb2
+from app.keyengine.vault import MemoryStore, Vault
 from app.xmtpnode.embedded import EmbeddedNode
 
 REPO = Path(__file__).resolve().parents[2]
@@ -95,3 +100,38 @@ def test_serve_answers_apps_and_refuses_a_revoked_one(tmp_path: Path, node: str)
         proc.terminate()
         proc.wait(timeout=10)
     assert proc.returncode == 0
+
+
+def test_serve_follows_a_rotation_saved_to_the_keyring(bob_bundle: PrivateKeyBundleV1) -> None:
+    """The CLI's bundle provider: a rotation another process saved is served within a second."""
+    vault = Vault(Path("/nonexistent"), MemoryStore())
+    keys = VaultBundle(vault, bob_bundle)
+    rotated = rotate_pre_key(bob_bundle)
+
+    async def scenario() -> PrivateKeyBundleV1:
+        follower = asyncio.ensure_future(keys.follow(interval_s=0.05))
+        vault.save_bundle(rotated)  # as `xmtp-keys rotate-prekey` does
+        await asyncio.sleep(0.3)
+        follower.cancel()
+        return keys()
+
+    served = asyncio.run(scenario())
+    assert served.current_pre_key == rotated.current_pre_key
+    assert len(served.pre_keys) == 2
+
+
+def test_serve_without_wallet_needs_remembered_keys(tmp_path: Path) -> None:
+    env_off = {"PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
+    argv = [sys.executable, "-m", "app.cli", "--data-dir", str(tmp_path), "keystore", "serve"]
+    for extra in ([], ["--address", "0x" + "ab" * 20]):
+        result = subprocess.run(
+            argv + extra,
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+            env={**os.environ, **env_off},
+        )
+        assert result.returncode != 0
+        assert "wallet option" in result.stderr
