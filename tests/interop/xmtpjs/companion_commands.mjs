@@ -193,13 +193,6 @@ export function companionCommands(deps) {
       const item = { payload: responses[0].result.encrypted, headerBytes, contentTopic: topic };
       const batch = p.batch ?? 1;
       const request = { requests: Array.from({ length: batch }, () => item) };
-      if (p.raw) {
-        const provider = companion();
-        const bytes = x.keystoreApiDefs.decryptV2.req.encode(request).finish();
-        result.raw_post = await timeMedian(() => provider.post("decryptV2", bytes), iterations, warmup);
-        result.encode = await timeMedian(async () => x.keystoreApiDefs.decryptV2.req.encode(request).finish(), iterations, warmup);
-        result.bytes = bytes.length;
-      }
       for (const [name, keystore] of Object.entries(keystores)) {
         result[name] = await timeMedian(async () => {
           const answer = await keystore.decryptV2(request);
