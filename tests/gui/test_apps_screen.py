@@ -7,6 +7,8 @@ from a worker thread so that the window's loop keeps serving it.
 from __future__ import annotations
 
 import asyncio
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +17,17 @@ import pytest
 
 from tests.gui.test_screens import connect
 from tests.interop.jsdriver import DriverError, XmtpJs, driver_available
+
+
+def post(url: str, method: str, token: str) -> tuple[int, bytes]:
+    request = urllib.request.Request(  # noqa: S310 - the companion's loopback URL
+        f"{url}/keystore/v1/{method}", data=b"", headers={"Authorization": f"Bearer {token}"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as reply:  # noqa: S310
+            return reply.status, reply.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
 
 
 @pytest.fixture
@@ -65,10 +78,23 @@ def test_apps_screen_adds_serves_and_revokes(
     entries = app.window.activity_vm.model
     assert any(entries.entry(i).kind == "keystore" for i in range(entries.rowCount()))
 
-    view.table.selectRow(0)
+    # an app allowed to export: each export stands out in Activity; bob-app may not export
+    view.app_name.setText("backup-app")
+    view.allow_export.setChecked(True)
+    app.click(view.add_button)
+    app.wait_idle()
+    exporter = view.token.text()
+    assert exporter != token and model.rowCount() == 2
+    assert app.run(asyncio.to_thread(post, url, "getPrivateKeyBundle", exporter))[0] == 200
+    assert app.run(asyncio.to_thread(post, url, "getPrivateKeyBundle", token))[0] == 403
+    summaries = [entries.entry(i).summary for i in range(entries.rowCount())]
+    assert "Key export by app backup-app" in summaries
+
+    view.table.selectRow(next(r for r in range(model.rowCount()) if model.app(r).name == "bob-app"))
     app.click(view.revoke_button)
     app.wait_idle()
-    assert model.data(model.index(0, 1)) == "revoked"
+    row = next(r for r in range(model.rowCount()) if model.app(r).name == "bob-app")
+    assert model.data(model.index(row, 1)) == "revoked"
     with pytest.raises(DriverError, match="revoked"):
         bob_app("client_list_conversations")
     app.click(view.serve_button)
