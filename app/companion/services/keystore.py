@@ -58,7 +58,9 @@ class KeystoreService(QObject):
         if self._server is not None:
             return self._server.url
         methods = KeystoreMethods(self.current_bundle, self.directory / "state")
-        server = KeystoreServer(methods, self.registry, port=port, on_call=self._record)
+        server = KeystoreServer(
+            methods, self.registry, port=port, on_call=self._record, offload=True
+        )
         await server.start()
         self._server = server
         self.state_changed.emit()

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -55,7 +56,10 @@ class KeystoreServer:
         host: str = "127.0.0.1",
         port: int = 0,
         on_call: CallObserver | None = None,
+        offload: bool = False,
     ) -> None:
+        """``offload``: run the methods on one worker thread (a GUI loop must never wait for a
+        batch's crypto or a state file's fsync); calls stay serialised either way."""
         if host not in ("127.0.0.1", "::1", "localhost"):
             raise ValueError("the keystore serves on loopback only (127.0.0.1)")
         self.methods = methods
@@ -66,6 +70,9 @@ class KeystoreServer:
         self._runner: web.AppRunner | None = None
         self._flusher: asyncio.Task[None] | None = None
         self._allowed_hosts: set[str] = set()
+        self._executor = (
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="keystore") if offload else None
+        )
 
     @property
     def url(self) -> str:
@@ -98,6 +105,8 @@ class KeystoreServer:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
         with contextlib.suppress(OSError):
             self.registry.flush_usage()
 
@@ -158,7 +167,13 @@ class KeystoreServer:
                 if self.methods.current_bundle() is None:
                     raise Refused(503, "locked", "the companion's keys are locked")
                 raise Refused(403, "export_not_allowed", "this app may not export the keys")
-            result = self.methods.call(name, body, app.name)
+            if self._executor is None:
+                result = self.methods.call(name, body, app.name)
+            else:
+                loop = asyncio.get_running_loop()
+                result = await loop.run_in_executor(
+                    self._executor, self.methods.call, name, body, app.name
+                )
         except Refused as refused:
             self._observe(app_name, name, 0, refused.status)
             return _refusal(refused.status, refused.code, refused.message)
