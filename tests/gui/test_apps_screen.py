@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from app.keyengine.bundles import PublicKeyBundle
 from tests.gui.test_screens import connect
 from tests.interop.jsdriver import DriverError, XmtpJs, driver_available
 
@@ -77,6 +78,18 @@ def test_apps_screen_adds_serves_and_revokes(
     assert int(model.data(model.index(0, 5))) >= 2
     entries = app.window.activity_vm.model
     assert any(entries.entry(i).kind == "keystore" for i in range(entries.rowCount()))
+
+    # a rotation on the Pre-keys screen is served at once, without restarting anything
+    app.window.show_screen(app.window.screens.prekeys)
+    app.click(app.window.screens.prekeys.rotate_button)
+    app.answer()
+    app.wait_idle()
+    assert app.ops.last_error is None
+    rotated = app.context.accounts.current.identity.bundle.current_pre_key.public_key.point
+    assert rotated.hex() != created["prekey"]
+    status, served = app.run(asyncio.to_thread(post, url, "getPublicKeyBundle", token))
+    assert status == 200 and PublicKeyBundle.from_bytes(served).pre_key.point == rotated
+    app.window.show_screen(view)
 
     # an app allowed to export: each export stands out in Activity; bob-app may not export
     view.app_name.setText("backup-app")

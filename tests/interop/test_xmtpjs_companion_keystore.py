@@ -95,8 +95,12 @@ def test_bob_app_messages_with_companion_keys(js: XmtpJs, node: str, tmp_path: P
         assert texts(js, first["topic"], **app) == ["hi bob"]
         streamed = js.call("stream_take", count=1, **app)["messages"]
         assert [m["text"] for m in streamed] == ["hi bob"]
+        js.call("stream_start", client_name=alice)
         js.call("client_send", topic=first["topic"], text="hi alice", **app)
         assert texts(js, first["topic"], **me) == ["hi bob", "hi alice"]
+        streamed = js.call("stream_take", count=1, client_name=alice)["messages"]
+        assert [(m["text"], m["sender_address"]) for m in streamed] == [("hi alice", bob)]
+        js.call("stream_stop", client_name=alice)
 
         # consent: published self-encrypted by the companion, read back (selfDecrypt)
         js.call("consent_allow", peer_address=alice, **app)
