@@ -16,7 +16,7 @@ import pytest
 
 from app.keyengine.authn import validate_auth_token
 from app.keyengine.bundles import PrivateKeyBundleV1
-from app.keyengine.keystore_service.methods import KeystoreMethods
+from app.keyengine.keystore_service.methods import METHODS, KeystoreMethods
 from app.keyengine.prekeys import generate_identity, rotate_pre_key
 from app.keyengine.proto import authn_pb2
 from app.keyengine.proto import keystore_api_pb2 as api
@@ -68,6 +68,11 @@ def alice(js: XmtpJs, tmp_path: Path) -> Iterator[Pair]:
     pair = Pair(js, bundle_of(0x32), tmp_path / "alice")
     yield pair
     pair.close()
+
+
+def test_we_serve_exactly_the_sdks_methods(js: XmtpJs) -> None:
+    assert sorted(js.call("keystore_api_methods")["methods"]) == sorted(METHODS)
+    assert len(METHODS) == 19
 
 
 def test_deterministic_answers_are_byte_equal(bob: Pair) -> None:

@@ -234,7 +234,12 @@ export function companionCommands(deps) {
     return { state: found.client.contacts.consentState(reqStr(p.peer_address, "peer_address")) };
   }
 
+  async function keystoreApiMethods() {
+    return { methods: Object.keys((await xmtp()).keystoreApiDefs) };
+  }
+
   return {
+    keystore_api_methods: keystoreApiMethods,
     consent_allow: consentAllow,
     consent_state: consentState,
     keystore_bench: keystoreBench,
