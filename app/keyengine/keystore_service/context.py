@@ -70,7 +70,7 @@ def answer_each(
         except KeystoreMethodError as exc:
             response.error.code = exc.code
             response.error.message = exc.message
-        except Exception as exc:
+        except Exception as exc:  # every item failure is reported, never raised
             response.error.code = default_code
             response.error.message = str(exc) or type(exc).__name__
         else:

@@ -42,7 +42,7 @@ def _v1_pre_key(ctx: CallContext, header_bytes: bytes, is_sender: bool) -> Priva
     header = message_pb2.MessageHeaderV1()
     try:
         header.ParseFromString(header_bytes)
-    except Exception:
+    except Exception:  # an unreadable header: behave as xmtp-js does
         return ctx.bundle.current_pre_key
     ours = header.sender if is_sender else header.recipient
     if ours.HasField("pre_key") and ours.pre_key.HasField("secp256k1_uncompressed"):

@@ -38,7 +38,7 @@ def self_decrypt(identity: PrivateKey, payload: bytes) -> bytes:
     message = private_preferences_pb2.PrivatePreferencesPayload()
     try:
         message.ParseFromString(payload)
-    except Exception:
+    except Exception:  # protobuf raises DecodeError and friends
         raise KeystoreMethodError(INVALID_INPUT, "not a private preferences payload") from None
     if message.WhichOneof("version") != "v1":
         raise KeystoreMethodError(INVALID_INPUT, "unrecognized format")

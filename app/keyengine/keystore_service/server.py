@@ -5,7 +5,8 @@ changes for a refused request: a ``Host`` that is not our own address (403, DNS 
 missing, unknown or revoked token (401), an ``Origin`` not approved for the app (403: no web
 page can drive the keystore), an unknown method (404), a body over 4 MiB (413), locked keys
 (503), key export without permission (403), a request that is not valid protobuf (400).
-Nothing about payloads, topics or keys is logged; ``on_call`` hears app, method, item count.
+Nothing about payloads, topics or keys is logged (an unexpected failure logs its type only, and
+answers 500); ``on_call`` hears app, method, item count and status.
 """
 
 from __future__ import annotations
@@ -183,6 +184,10 @@ class KeystoreServer:
         except KeyEngineError as exc:
             self._observe(app_name, name, 1, 400)
             return _refusal(400, "ERROR_CODE_INVALID_INPUT", str(exc))
+        except Exception as exc:  # a bug must answer, not drop the connection
+            log.error("keystore method %s failed: %s", name, type(exc).__name__)
+            self._observe(app_name, name, 0, 500)
+            return _refusal(500, "internal_error", f"the companion failed ({type(exc).__name__})")
         self.registry.record(app_name, name)
         self._observe(app_name, name, result.items, 200)
         return web.Response(body=result.body, content_type=PROTOBUF)

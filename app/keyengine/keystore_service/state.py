@@ -66,7 +66,7 @@ class KeystoreState:
             envelope = ciphertext_pb2.Ciphertext.FromString(raw)
             plain = aead.decrypt(ciphertext_from_proto(envelope), self._key, _AAD)
             stored = keystore_state_pb2.KeystoreState.FromString(plain)
-        except Exception as exc:
+        except Exception as exc:  # any decode or decrypt failure: unreadable
             raise StateUnreadable(f"keystore state {self.path.name} cannot be read") from exc
         self.v2 = {item.topic: item.data for item in stored.v2_topics}
         self.v1 = {item.topic: item.data for item in stored.v1_topics}
