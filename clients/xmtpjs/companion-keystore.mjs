@@ -57,11 +57,12 @@ const PREFERENCES_METHODS = {
 
 export class CompanionKeystoreProvider {
   /**
-   * @param {{url: string, token: string, sdk?: object, fetch?: typeof fetch}} options
+   * @param {{url: string, token: string, timeoutMs?: number, sdk?: object, fetch?: typeof fetch}} options
    *   url: the companion's address (`keystore listening on …`); token: this app's token
-   *   (`xmtp-keys keystore allow NAME`, or the Apps screen). `sdk` overrides the xmtp-js module.
+   *   (`xmtp-keys keystore allow NAME`, or the Apps screen); timeoutMs: per call (30 s).
+   *   `sdk` overrides the xmtp-js module, `fetch` the transport.
    */
-  constructor({ url, token, sdk: sdkModule, fetch: fetchImpl } = {}) {
+  constructor({ url, token, timeoutMs = 30000, sdk: sdkModule, fetch: fetchImpl } = {}) {
     if (typeof url !== "string" || !/^http:\/\/(127\.0\.0\.1|\[::1\]|localhost):\d+\/?$/.test(url)) {
       throw new Error("CompanionKeystoreProvider: url must be the companion's loopback address");
     }
@@ -70,6 +71,7 @@ export class CompanionKeystoreProvider {
     }
     this.url = url.replace(/\/$/, "");
     this.token = token;
+    this.timeoutMs = timeoutMs;
     this.sdkModule = sdkModule;
     this.fetch = fetchImpl;
   }
@@ -95,11 +97,15 @@ export class CompanionKeystoreProvider {
           },
         );
         request.on("error", reject);
+        request.setTimeout(this.timeoutMs, () =>
+          request.destroy(new Error(`companion keystore: no answer to ${method} in time`)),
+        );
         request.end(body);
       });
     }
     const fetchImpl = this.fetch ?? globalThis.fetch;
-    const response = await fetchImpl(url, { method: "POST", headers, body });
+    const signal = AbortSignal.timeout(this.timeoutMs);
+    const response = await fetchImpl(url, { method: "POST", headers, body, signal });
     return { status: response.status, bytes: new Uint8Array(await response.arrayBuffer()) };
   }
 
