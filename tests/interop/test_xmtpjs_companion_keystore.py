@@ -144,6 +144,18 @@ def test_bob_app_messages_with_companion_keys(js: XmtpJs, node: str, tmp_path: P
         assert texts(js, first["topic"], **app)[0] == "hi bob"
         assert js.call("consent_state", peer_address=alice, **app)["state"] == "allowed"
 
+        # the fetch transport (what a browser-like app uses) reads the same conversations
+        web = {"client_name": "bob-fetch"}
+        js.call(
+            "companion_client_create",
+            keystore_url=service.url,
+            token=token,
+            api_url=node,
+            use_fetch=True,
+            **web,
+        )
+        assert texts(js, late["topic"], **web) == ["new prekey"]
+
         # revoked: bob-app fails with a clear error
         service.registry.revoke("bob-app")
         with pytest.raises(DriverError, match="revoked"):

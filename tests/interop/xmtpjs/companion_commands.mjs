@@ -28,6 +28,8 @@ export function companionCommands(deps) {
       url: reqStr(p.keystore_url, "keystore_url"),
       token: reqStr(p.token, "token"),
       sdk: await xmtp(),
+      // the browser transport (fetch) instead of node:http, when asked
+      fetch: p.use_fetch === true ? (...args) => globalThis.fetch(...args) : undefined,
     });
     const client = await Client.create(null, {
       env: "local",
