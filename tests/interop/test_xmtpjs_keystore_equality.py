@@ -226,6 +226,13 @@ def test_v1_messages_and_history(bob: Pair, alice: Pair) -> None:
         decode_message_v1(alice.bundle, out.SerializeToString()).sender_address
         == bob.bundle.wallet_address
     )
+    # ...and with xmtp-js's own keystore on alice's side
+    theirs = api.DecryptV1Request()
+    item = theirs.requests.add(header_bytes=header.SerializeToString(), is_sender=False)
+    item.payload.CopyFrom(result.responses[0].result.encrypted)
+    item.peer_keys.CopyFrom(bob.bundle.public_key_bundle().to_proto())
+    opened = api.DecryptResponse.FromString(alice.theirs("decryptV1", theirs.SerializeToString()))
+    assert opened.responses[0].result.decrypted == b"\x0a\x00"
 
 
 def test_v1_conversation_references(bob: Pair, alice: Pair) -> None:
