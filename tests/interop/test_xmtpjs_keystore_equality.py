@@ -209,6 +209,16 @@ def test_v1_messages_and_history(bob: Pair, alice: Pair) -> None:
         bob.ours.call("decryptV1", decrypt.SerializeToString()).body
     )
     assert answer.responses[0].result.decrypted == b"\x0a\x00"
+    rotated_key = b64(bob.bundle.to_bytes())
+    reference = bob.js.call(
+        "memory_keystore_call",
+        bundle=rotated_key,
+        method="decryptV1",
+        request=b64(decrypt.SerializeToString()),
+    )
+    bob.js.call("memory_keystore_forget", bundle=rotated_key)
+    failed = api.DecryptResponse.FromString(unb64(reference["response"])).responses[0]
+    assert failed.WhichOneof("response") == "error"  # xmtp-js tries only the current pre-key
     # encryptV1 from us opens with the engine's reader on alice's side
     encrypt = api.EncryptV1Request()
     header = message_pb2.MessageHeaderV1(timestamp=9)
