@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from app.companion.qt import Qt
 from app.keyengine.bundles import PublicKeyBundle
 from tests.gui.test_screens import connect
 from tests.interop.jsdriver import DriverError, XmtpJs, driver_available
@@ -43,8 +44,11 @@ def test_apps_screen_adds_serves_and_revokes(
     make_app: Any, tmp_path: Path, js: XmtpJs, shared_node: str
 ) -> None:
     app = make_app()
-    address = connect(app, tmp_path)
     view = app.window.screens.apps
+    app.window.activateWindow()
+    app.qtbot.keyClick(app.window, Qt.Key.Key_0, Qt.KeyboardModifier.ControlModifier)
+    assert app.window.stack.currentWidget() is view  # the tenth screen: Ctrl+0
+    address = connect(app, tmp_path)
     app.window.show_screen(view)
 
     app.click(view.serve_button)

@@ -119,7 +119,7 @@ class MainWindow(QMainWindow):
             widget.setAccessibleName(title)
             self.stack.addWidget(widget)
             action = QAction(title, self)
-            action.setShortcut(QKeySequence(f"Ctrl+{number}"))
+            action.setShortcut(QKeySequence(f"Ctrl+{number % 10}"))  # the 10th: Ctrl+0
             action.triggered.connect(lambda _=False, n=number - 1: self.nav.setCurrentRow(n))
             self.addAction(action)
         self.nav.currentRowChanged.connect(self.stack.setCurrentIndex)
