@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bench import binary, engine_ops, gui, network
+from bench import binary, engine_ops, gui, keystore, network
 from bench.floors import FLOOR_RECIPES, floors, measure_primitives
 from bench.timing import median_us, median_us_async
 from tests.interop.jsdriver import XmtpJs
@@ -88,6 +88,9 @@ def main() -> int:
             f"{name:<22}{figures['per_s']:>10.0f}{figures['p50_ms']:>10.2f}"
             f"{figures['p99_ms']:>10.2f}"
         )
+    report["keystore"] = keystore.measure()
+    keystore.print_report(report["keystore"])
+    failures += [name for name, row in report["keystore"].items() if not row["ok"]]
     report["gui"] = gui.measure()
     print("desktop app (offscreen): " + ", ".join(f"{k} {v}" for k, v in report["gui"].items()))
     binary_figures = binary.measure()

@@ -132,6 +132,8 @@ ENGINE_PUBLIC: frozenset[str] = frozenset(
         "app.keyengine.bundles",  # the values a front end holds and writes out
         "app.keyengine.contact",
         "app.keyengine.encrypted_bundle",
+        "app.keyengine.prekeys",  # rotation and merging of bundles (values, no wallet)
+        "app.keyengine.keystore_service",  # the Keystore API served to XMTP apps
     }
 )
 """What a front end may import from the engine, besides the signers in ``SIGNER_PACKAGE``."""

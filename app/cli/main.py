@@ -34,6 +34,7 @@ from app.cli import online
 from app.cli.artefacts import find_encrypted_bundle, identify, private_bundle_report
 from app.cli.files import PRIVATE_FILE_MODE, check_new_file, write_private_file
 from app.cli.inputs import decodings, read_input
+from app.cli.keystore_cmd import add_keystore_commands
 from app.cli.output import PROG, CliError, Report, print_error, print_json
 from app.cli.signers import add_signer_options, check_signer_options, open_signer
 from app.keyengine.artefacts import private_bundle_artefact
@@ -226,6 +227,7 @@ def build_parser() -> argparse.ArgumentParser:
         _add_json(sub)
         sub.set_defaults(handler=handler)
     online.add_commands(commands, _add_json, add_signer_options)
+    add_keystore_commands(commands, _add_json, add_signer_options)
     return parser
 
 

@@ -79,9 +79,14 @@ def _embedded_node(data_dir: Path) -> Any:
         node.stop()
 
 
+def data_dir_of(args: argparse.Namespace) -> Path:
+    """The data directory a command works in: ``--data-dir``, else the user data dir."""
+    return Path(args.data_dir) if args.data_dir else default_data_dir()
+
+
 @asynccontextmanager
-async def _session(args: argparse.Namespace, node_url: str) -> AsyncIterator[Session]:
-    data_dir = Path(args.data_dir) if args.data_dir else default_data_dir()
+async def node_session(args: argparse.Namespace, node_url: str) -> AsyncIterator[Session]:
+    data_dir = data_dir_of(args)
     json_mode = bool(getattr(args, "json", False))
     secrets = default_secret_store()
     vault = Vault(data_dir, secrets)
@@ -96,17 +101,17 @@ def _run(args: argparse.Namespace, body: Callable[[Session], Awaitable[T]]) -> T
     """Run ``body`` in a session against ``--node`` or an embedded node."""
 
     async def go(url: str) -> T:
-        async with _session(args, url) as session:
+        async with node_session(args, url) as session:
             return await body(session)
 
-    return _on_node(args, go)
+    return on_node(args, go)
 
 
-def _on_node(args: argparse.Namespace, go: Callable[[str], Coroutine[Any, Any, T]]) -> T:
+def on_node(args: argparse.Namespace, go: Callable[[str], Coroutine[Any, Any, T]]) -> T:
     """Run ``go(node_url)`` in a new event loop, on ``--node`` or on an embedded node."""
     if args.node:
         return asyncio.run(go(args.node))
-    data_dir = Path(args.data_dir) if args.data_dir else default_data_dir()
+    data_dir = data_dir_of(args)
     with _embedded_node(data_dir) as url:
         return asyncio.run(go(url))
 
@@ -122,10 +127,10 @@ def _run_signed(
     check_signer_options(args)
 
     async def go(url: str) -> T:
-        async with open_signer(args) as signer, _session(args, url) as session:
+        async with open_signer(args) as signer, node_session(args, url) as session:
             return await body(session, signer)
 
-    return _on_node(args, go)
+    return on_node(args, go)
 
 
 def _identity_report(identity: Identity, session: Session) -> Report:
@@ -267,11 +272,7 @@ def _import(args: argparse.Namespace) -> int:
 def _node_serve(args: argparse.Namespace) -> int:
     from app.xmtpnode.cli import run_node
 
-    db = (
-        Path(args.db)
-        if args.db
-        else ((Path(args.data_dir) if args.data_dir else default_data_dir()) / "node.sqlite3")
-    )
+    db = Path(args.db) if args.db else ((data_dir_of(args)) / "node.sqlite3")
     return run_node(args.host, args.port, db)
 
 

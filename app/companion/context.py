@@ -16,6 +16,7 @@ from app.companion.operation import Operations
 from app.companion.qt import QObject, Signal
 from app.companion.services.accounts import AccountsService
 from app.companion.services.engine import EngineService, SecretStoreFactory
+from app.companion.services.keystore import KeystoreService
 from app.companion.services.node import NodeService
 from app.companion.settings import Settings, SettingsStore
 from app.companion.signing import PromptingSigner, SignatureRecord, SignerKind
@@ -56,6 +57,7 @@ class AppContext(QObject):
             self.data_dir, self.bridge, options.secrets, remember_keys=self.settings.remember_keys
         )
         self.accounts = AccountsService()
+        self.keystore = KeystoreService(self.data_dir, self.accounts, self.activity)
         self.prompter = DialogPrompter()
         self.walletconnect_factory = options.walletconnect
         self.bridge.progress.connect(self.operations.report_progress)
@@ -88,6 +90,8 @@ class AppContext(QObject):
 
     async def shutdown(self) -> None:
         self.operations.cancel()
+        with contextlib.suppress(Exception):
+            await self.keystore.stop()
         for account in self.accounts.accounts:
             with contextlib.suppress(Exception):
                 await account.signer.aclose()

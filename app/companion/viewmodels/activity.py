@@ -55,7 +55,11 @@ class ActivityTableModel(HeaderedTableModel):
         if column == 0:
             return datetime.fromtimestamp(entry.time).strftime("%Y-%m-%d %H:%M:%S")
         if column == 1:
-            kinds = {"signature": self.tr("Signature"), "warning": self.tr("Warning")}
+            kinds = {
+                "signature": self.tr("Signature"),
+                "warning": self.tr("Warning"),
+                "keystore": self.tr("App"),
+            }
             return f"{kinds.get(entry.kind, self.tr('Publish'))}: {entry.summary}"
         if column == 2:
             return entry.result

@@ -20,6 +20,7 @@ from app.companion.qt import (
 )
 from app.companion.viewmodels.accounts import AccountsViewModel
 from app.companion.viewmodels.activity import ActivityViewModel
+from app.companion.viewmodels.apps import AppsViewModel
 from app.companion.viewmodels.backup import BackupViewModel
 from app.companion.viewmodels.connect import ConnectViewModel
 from app.companion.viewmodels.identity import IdentityViewModel
@@ -29,6 +30,7 @@ from app.companion.viewmodels.prekeys import PreKeysViewModel
 from app.companion.viewmodels.settings import SettingsViewModel
 from app.companion.views.accounts import AccountsView
 from app.companion.views.activity import ActivityView
+from app.companion.views.apps import AppsView
 from app.companion.views.backup import BackupView
 from app.companion.views.connect import ConnectView
 from app.companion.views.identity import IdentityView
@@ -50,6 +52,7 @@ class Screens:
     backup: BackupView
     accounts: AccountsView
     settings: SettingsView
+    apps: AppsView
 
 
 class MainWindow(QMainWindow):
@@ -68,6 +71,7 @@ class MainWindow(QMainWindow):
         self.backup_vm = BackupViewModel(context, self)
         self.accounts_vm = AccountsViewModel(context, self)
         self.settings_vm = SettingsViewModel(context, self)
+        self.apps_vm = AppsViewModel(context, self)
         self.screens = Screens(
             connect=ConnectView(self.connect_vm),
             identity=IdentityView(self.identity_vm),
@@ -78,6 +82,7 @@ class MainWindow(QMainWindow):
             backup=BackupView(self.backup_vm),
             accounts=AccountsView(self.accounts_vm),
             settings=SettingsView(self.settings_vm),
+            apps=AppsView(self.apps_vm),
         )
         titles = (
             self.tr("Connect"),
@@ -89,6 +94,7 @@ class MainWindow(QMainWindow):
             self.tr("Backup"),
             self.tr("Accounts"),
             self.tr("Settings"),
+            self.tr("Apps"),
         )
         widgets = (
             self.screens.connect,
@@ -100,6 +106,7 @@ class MainWindow(QMainWindow):
             self.screens.backup,
             self.screens.accounts,
             self.screens.settings,
+            self.screens.apps,
         )
         self.nav = QListWidget()
         self.nav.setObjectName("navigation")
@@ -112,7 +119,7 @@ class MainWindow(QMainWindow):
             widget.setAccessibleName(title)
             self.stack.addWidget(widget)
             action = QAction(title, self)
-            action.setShortcut(QKeySequence(f"Ctrl+{number}"))
+            action.setShortcut(QKeySequence(f"Ctrl+{number % 10}"))  # the 10th: Ctrl+0
             action.triggered.connect(lambda _=False, n=number - 1: self.nav.setCurrentRow(n))
             self.addAction(action)
         self.nav.currentRowChanged.connect(self.stack.setCurrentIndex)

@@ -12,6 +12,7 @@ import { createRequire } from "node:module";
 import fs from "node:fs";
 import path from "node:path";
 import readline from "node:readline";
+import { companionCommands } from "./companion_commands.mjs";
 
 // ---------------------------------------------------------------------------------------------
 // stdout hygiene and crash protection
@@ -602,6 +603,11 @@ globalThis.fetch = async (input, init) => {
 const liveClients = new Map();
 
 function liveEntry(p) {
+  if (typeof p.client_name === "string") {
+    const named = liveClients.get(p.client_name);
+    if (!named) throw new Error(`no client named ${p.client_name}; call companion_client_create first`);
+    return named;
+  }
   const { address } = walletFromParams(p);
   const entry = liveClients.get(address);
   if (!entry) throw new Error(`no client for ${address}; call client_create first`);
@@ -887,6 +893,20 @@ async function cmdPing() {
 }
 
 const COMMANDS = {
+  ...companionCommands({
+    Client,
+    InMemoryPersistence,
+    liveClients,
+    keystoreFromBundle,
+    unb64,
+    b64,
+    reqStr,
+    toNanoString,
+    errorMessage: (e) => errorMessage(e),
+    makeSigner,
+    makeWalletClient,
+    randomKey: () => viemAccounts.generatePrivateKey().slice(2),
+  }),
   ping: cmdPing,
   generate: cmdGenerate,
   encrypt_bundle: cmdEncryptBundle,
