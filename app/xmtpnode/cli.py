@@ -19,7 +19,6 @@ import logging
 import os
 import signal
 import sqlite3
-import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Final
@@ -131,21 +130,21 @@ async def _serve_until_signal(
     try:
         node = NodeServer.open(db_path, host=host, port=port, options=options)
     except sqlite3.Error as exc:
-        print(f"cannot open the node database {db_path}: {exc}", file=sys.stderr)
+        log.error("cannot open the node database %s: %s", db_path, exc)
         return 1
     try:
         try:
             url = await node.start()
         except OSError as exc:
-            print(f"cannot listen on {host}:{port}: {exc}", file=sys.stderr)
+            log.error("cannot listen on %s:%s: %s", host, port, exc)
             return 1
         print(f"listening on {url}", flush=True)
-        print(f"storing envelopes in {db_path}", file=sys.stderr, flush=True)
+        log.info("storing envelopes in %s", db_path)
         log.info("limits: %s", node.parts.limits)
         if ready_callback is not None:
             ready_callback(url)
         await stop.wait()
-        print("stopping", file=sys.stderr, flush=True)
+        log.info("stopping: no new connections; finishing requests in flight")
         return 0
     finally:
         await node.stop()

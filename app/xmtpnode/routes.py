@@ -46,16 +46,20 @@ def add_routes(app: web.Application) -> None:
 # --- plumbing -----------------------------------------------------------------------------
 
 
-async def _read_request(request: web.Request, message_type: type[codec.M]) -> codec.M:
-    """The request body, parsed; a body that does not arrive in time is refused (408)."""
+async def _read_body(request: web.Request) -> bytes:
+    """The request body; one that does not arrive within ``body_timeout_s`` is refused (408)."""
     timeout = request.app[PARTS_KEY].limits.body_timeout_s or None
     try:
         async with asyncio.timeout(timeout):
-            body = await request.read()
+            return await request.read()
     except TimeoutError:
         raise ApiError(
             GrpcCode.DEADLINE_EXCEEDED, "request body not received in time", http_status=408
         ) from None
+
+
+async def _read_request(request: web.Request, message_type: type[codec.M]) -> codec.M:
+    body = await _read_body(request)
     return codec.decode_request(body, request.content_type, message_type)
 
 
@@ -105,15 +109,17 @@ def _query_response_json(response: api.QueryResponse) -> dict[str, Any]:
 async def publish(request: web.Request) -> web.Response:
     admission = request.app[PARTS_KEY].admission
     admission.admit_request(request)
-    message = await _read_request(request, api.PublishRequest)
+    # The token is in a header: a publish without a valid one costs no body read.
     wallet = rules.authenticate(request.headers.get("Authorization"), request.app[CLOCK_KEY]())
-    envelopes = rules.check_publish(message, wallet)
-    admission.admit_publish(wallet, envelopes)
-    durable = [e for e in envelopes if not rules.is_ephemeral(e.topic)]
-    storage = request.app[STORAGE_KEY]
-    new: list[Envelope] = []
-    if durable:
-        async with admission.publish_turn(wallet):
+    body = await _read_body(request)
+    async with admission.publish_turn(wallet):
+        message = codec.decode_request(body, request.content_type, api.PublishRequest)
+        envelopes = rules.check_publish(message, wallet)
+        admission.admit_publish(wallet, envelopes)
+        durable = [e for e in envelopes if not rules.is_ephemeral(e.topic)]
+        storage = request.app[STORAGE_KEY]
+        new: list[Envelope] = []
+        if durable:
             new = await in_storage_thread(request, functools.partial(storage.insert_new, durable))
     request.app[BROKER_KEY].publish(_to_relay(envelopes, new))
     return _reply(request, api.PublishResponse(), {})
@@ -136,29 +142,34 @@ def _to_relay(envelopes: Sequence[Envelope], new: Sequence[Envelope]) -> list[En
 
 
 async def query(request: web.Request) -> web.Response:
+    """Parsing, planning and the store call all happen in the client's turn of the query lane:
+    a flood of large queries costs the event loop only as much as ``query_concurrency`` of
+    them at a time."""
     parts = request.app[PARTS_KEY]
     address = parts.admission.admit_request(request)
-    message = await _read_request(request, api.QueryRequest)
-    plan = rules.plan_query(message, parts.limits.topics_per_query)
+    body = await _read_body(request)
     storage = request.app[STORAGE_KEY]
     async with parts.admission.query_turn(address):
+        message = codec.decode_request(body, request.content_type, api.QueryRequest)
+        plan = rules.plan_query(message, parts.limits.topics_per_query)
         response = await in_storage_thread(request, lambda: _query_response(plan, storage))
-    return _reply(request, response, _query_response_json(response))
+        json_body = _query_response_json(response)
+    return _reply(request, response, json_body)
 
 
 async def batch_query(request: web.Request) -> web.Response:
     parts = request.app[PARTS_KEY]
     address = parts.admission.admit_request(request)
-    batch = await _read_request(request, api.BatchQueryRequest)
-    plans = rules.plan_batch(batch.requests, parts.limits.topics_per_batch)
+    body = await _read_body(request)
     storage = request.app[STORAGE_KEY]
     async with parts.admission.query_turn(address):
+        batch = codec.decode_request(body, request.content_type, api.BatchQueryRequest)
+        plans = rules.plan_batch(batch.requests, parts.limits.topics_per_batch)
         responses = await in_storage_thread(
             request, lambda: [_query_response(plan, storage) for plan in plans]
         )
-    response = api.BatchQueryResponse(responses=responses)
-    json_body = {"responses": [_query_response_json(r) for r in responses]}
-    return _reply(request, response, json_body)
+        json_body = {"responses": [_query_response_json(r) for r in responses]}
+    return _reply(request, api.BatchQueryResponse(responses=responses), json_body)
 
 
 async def subscribe(request: web.Request) -> web.StreamResponse:
