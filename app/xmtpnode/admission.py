@@ -8,8 +8,7 @@ address alone.  Behind a reverse proxy every peer is the proxy, so the address c
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 
 from aiohttp import web
 
@@ -69,13 +68,3 @@ class Admission:
         self.wallet_publishes.spend(wallet, len(envelopes), "too many publishes by this wallet")
         size = sum(len(envelope.message) for envelope in envelopes)
         self.wallet_bytes.spend(wallet, size, "this wallet published too many bytes this hour")
-
-    @contextlib.asynccontextmanager
-    async def publish_turn(self, wallet: str) -> AsyncIterator[None]:
-        async with self.publish_lane.turn(wallet):
-            yield
-
-    @contextlib.asynccontextmanager
-    async def query_turn(self, address: str) -> AsyncIterator[None]:
-        async with self.query_lane.turn(address):
-            yield

@@ -84,7 +84,7 @@ class GuardedHandler(RequestHandler):
         refusals_log.warning(
             "refused an unparsable request from %s: %s", self.peer_address, reason[:200]
         )
-        self.guard.metrics.requests.labels(route="other", code=str(status)).inc()
+        self.guard.metrics.answered("", status, None)
         error = ApiError(code, "malformed HTTP request" if status < 500 else "internal error")
         response = web.Response(
             status=400 if status < 500 else 500,

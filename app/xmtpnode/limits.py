@@ -53,8 +53,9 @@ class NodeLimits:
     topics_per_subscription: int = 5_000
     publish_concurrency: int = 64
     """Publishes handed to the store at once; the rest wait their turn, client by client."""
-    query_concurrency: int = 4
-    """Queries handed to the store at once, so a publish never waits behind many of them."""
+    query_concurrency: int = 8
+    """Queries handled at once (parsed and handed to the store); a publish never waits behind
+    more than this many bounded queries."""
     pending_per_client: int = 128
     """Requests one client (wallet or address) may have waiting for the store."""
     max_wait_s: float = 10.0

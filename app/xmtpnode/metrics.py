@@ -7,7 +7,7 @@ sets (route, status code, limit name); never a wallet, topic or address.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final
 
 from prometheus_client import (
     CollectorRegistry,
@@ -74,6 +74,23 @@ class NodeMetrics:
             "Envelope bytes waiting for slow subscribers.",
             registry=self.registry,
         )
+
+        self._request_children: dict[tuple[str, int], Any] = {}
+        self._latency_children: dict[str, Any] = {}
+
+    def answered(self, path: str, status: int, seconds: float | None) -> None:
+        """Count one answer (and its latency, when given) under its route."""
+        route = self.route_label(path)
+        child = self._request_children.get((route, status))
+        if child is None:
+            child = self.requests.labels(route=route, code=str(status))
+            self._request_children[(route, status)] = child
+        child.inc()
+        if seconds is not None:
+            timer = self._latency_children.get(route)
+            if timer is None:
+                timer = self._latency_children[route] = self.latency.labels(route=route)
+            timer.observe(seconds)
 
     def route_label(self, path: str) -> str:
         """The route for a label: known routes as they are, anything else ``other``."""

@@ -112,7 +112,7 @@ async def publish(request: web.Request) -> web.Response:
     # The token is in a header: a publish without a valid one costs no body read.
     wallet = rules.authenticate(request.headers.get("Authorization"), request.app[CLOCK_KEY]())
     body = await _read_body(request)
-    async with admission.publish_turn(wallet):
+    async with admission.publish_lane.turn(wallet):
         message = codec.decode_request(body, request.content_type, api.PublishRequest)
         envelopes = rules.check_publish(message, wallet)
         admission.admit_publish(wallet, envelopes)
@@ -149,7 +149,7 @@ async def query(request: web.Request) -> web.Response:
     address = parts.admission.admit_request(request)
     body = await _read_body(request)
     storage = request.app[STORAGE_KEY]
-    async with parts.admission.query_turn(address):
+    async with parts.admission.query_lane.turn(address):
         message = codec.decode_request(body, request.content_type, api.QueryRequest)
         plan = rules.plan_query(message, parts.limits.topics_per_query)
         response = await in_storage_thread(request, lambda: _query_response(plan, storage))
@@ -162,7 +162,7 @@ async def batch_query(request: web.Request) -> web.Response:
     address = parts.admission.admit_request(request)
     body = await _read_body(request)
     storage = request.app[STORAGE_KEY]
-    async with parts.admission.query_turn(address):
+    async with parts.admission.query_lane.turn(address):
         batch = codec.decode_request(body, request.content_type, api.BatchQueryRequest)
         plans = rules.plan_batch(batch.requests, parts.limits.topics_per_batch)
         responses = await in_storage_thread(

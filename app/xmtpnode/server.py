@@ -82,7 +82,7 @@ def create_app(
     metrics = NodeMetrics()
     app = web.Application(
         client_max_size=MAX_REQUEST_BYTES,
-        middlewares=[_guard_middleware, _metrics_middleware, _cors_middleware, _error_middleware],
+        middlewares=[_front_middleware, _error_middleware],
     )
     app[STORAGE_KEY] = storage
     app[BROKER_KEY] = Broker()
@@ -144,36 +144,29 @@ def _error_response(error: ApiError) -> web.Response:
 
 
 @web.middleware
-async def _guard_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Tell the connection guard that this connection has a request in progress."""
+async def _front_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Around every request: connection state for the guard, CORS preflights, metrics.
+
+    (One middleware rather than three: each layer costs every request a few microseconds.)
+    """
+    parts = request.app[PARTS_KEY]
     found = guard_of(request)
     if found is not None:
         found[0].request_started(found[1])
+    started = time.perf_counter()
     try:
-        return await handler(request)
+        if ops.is_preflight(request):
+            response: web.StreamResponse = parts.cors.preflight()
+        else:
+            response = await handler(request)
+        timed = request.path in _TIMED_ROUTES
+        parts.metrics.answered(
+            request.path, response.status, time.perf_counter() - started if timed else None
+        )
+        return response
     finally:
         if found is not None:
             found[0].request_finished(found[1])
-
-
-@web.middleware
-async def _metrics_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    metrics = request.app[PARTS_KEY].metrics
-    started = time.perf_counter()
-    response = await handler(request)
-    route = metrics.route_label(request.path)
-    metrics.requests.labels(route=route, code=str(response.status)).inc()
-    if route in _TIMED_ROUTES:
-        metrics.latency.labels(route=route).observe(time.perf_counter() - started)
-    return response
-
-
-@web.middleware
-async def _cors_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Answer CORS preflights on every path (the headers themselves are added on prepare)."""
-    if ops.is_preflight(request):
-        return request.app[PARTS_KEY].cors.preflight()
-    return await handler(request)
 
 
 @web.middleware

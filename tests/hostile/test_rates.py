@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import statistics
 import time
 from pathlib import Path
 from typing import Any
@@ -117,4 +118,6 @@ async def test_query_floods_cannot_starve_another_clients_publishes(tmp_path: Pa
             )
     assert 429 in statuses  # more waiting than one client may have
     assert 200 in statuses
-    assert max(publish_seconds) < 1.0, publish_seconds
+    # Before: 3.4 s.  Generous bounds for a shared machine; typically a few ms each.
+    assert statistics.median(publish_seconds) < 0.5, publish_seconds
+    assert max(publish_seconds) < 2.0, publish_seconds
