@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import enum
-import logging
 from collections import OrderedDict
 from typing import Any, Final
 
@@ -34,6 +33,7 @@ from app.xmtpnode.errors import ApiError, GrpcCode
 from app.xmtpnode.limits import NodeLimits
 from app.xmtpnode.logs import refusals_log
 from app.xmtpnode.metrics import NodeMetrics
+from app.xmtpnode.ops import CorsPolicy
 
 _SWEEP_INTERVAL_S: Final = 1.0
 
@@ -90,8 +90,10 @@ class GuardedHandler(RequestHandler):
             status=400 if status < 500 else 500,
             text=codec.dumps(error.body()),
             content_type=codec.JSON_CONTENT_TYPE,
-            headers={"Access-Control-Allow-Origin": "*"},
         )
+        allowed = self.guard.cors.allow_origin(request.headers.get("Origin"))
+        if allowed is not None:
+            response.headers["Access-Control-Allow-Origin"] = allowed
         response.force_close()
         return response
 
@@ -100,11 +102,16 @@ class ConnectionGuard:
     """Book-keeping of open connections; decides admissions, evictions and timeouts."""
 
     def __init__(
-        self, limits: NodeLimits, metrics: NodeMetrics, trusted: frozenset[str] = frozenset()
+        self,
+        limits: NodeLimits,
+        metrics: NodeMetrics,
+        trusted: frozenset[str] = frozenset(),
+        cors: CorsPolicy | None = None,
     ) -> None:
         self.limits = limits
         self.metrics = metrics
         self.trusted = trusted
+        self.cors = cors or CorsPolicy()
         self._open: dict[GuardedHandler, None] = {}
         self._per_address: dict[str, int] = {}
         self._evictable: OrderedDict[GuardedHandler, None] = OrderedDict()
@@ -232,6 +239,3 @@ def guard_of(request: web.Request) -> tuple[ConnectionGuard, GuardedHandler] | N
     if isinstance(protocol, GuardedHandler):
         return protocol.guard, protocol
     return None
-
-
-log = logging.getLogger(__name__)

@@ -88,6 +88,7 @@ def create_app(
     app[BROKER_KEY] = Broker()
     app[EXECUTOR_KEY] = ThreadPoolExecutor(max_workers=1, thread_name_prefix="xmtpnode-storage")
     app[CLOCK_KEY] = clock
+    policy = cors or ops.CorsPolicy()
     app[PARTS_KEY] = NodeParts(
         limits=fitted,
         admission=Admission(fitted, trusted_proxies),
@@ -95,8 +96,8 @@ def create_app(
         budget=streams.StreamBudget(
             fitted.stream_budget_bytes, fitted.streams_budget_bytes, metrics
         ),
-        cors=cors or ops.CorsPolicy(),
-        guard=ConnectionGuard(fitted, metrics, trusted_proxies),
+        cors=policy,
+        guard=ConnectionGuard(fitted, metrics, trusted_proxies, policy),
     )
     routes.add_routes(app)
     app.on_response_prepare.append(_decorate_response)
