@@ -121,3 +121,31 @@ async def test_query_floods_cannot_starve_another_clients_publishes(tmp_path: Pa
     # Before: 3.4 s.  Generous bounds for a shared machine; typically a few ms each.
     assert statistics.median(publish_seconds) < 0.5, publish_seconds
     assert max(publish_seconds) < 2.0, publish_seconds
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("trusted", [True, False])
+async def test_forwarded_addresses_count_only_behind_a_trusted_proxy(
+    tmp_path: Path, trusted: bool
+) -> None:
+    """Behind a proxy every peer is the proxy: its X-Forwarded-For names the client, but a
+    client cannot dodge its limit by sending that header itself."""
+    args = ["--limit", "requests_per_address_per_s=1"]  # bursts of 10
+    if trusted:
+        args += ["--trust-proxy", "127.0.0.1"]
+    with NodeProcess(tmp_path, *args) as node:
+        async with aiohttp.ClientSession() as http:
+
+            async def query(client: str) -> int:
+                async with http.post(
+                    node.url + "/message/v1/query",
+                    json={"contentTopics": [TOPIC]},
+                    headers={"X-Forwarded-For": f"198.51.100.7, {client}"},  # proxy appended
+                ) as response:
+                    return response.status
+
+            # The first hop is whatever the client claimed; the last one is what the proxy saw.
+            statuses = [await query("203.0.113.1") for _ in range(11)]
+            assert statuses[:10] == [200] * 10
+            assert statuses[10] == 429
+            assert await query("203.0.113.2") == (200 if trusted else 429)
