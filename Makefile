@@ -57,6 +57,15 @@ $(HARDHAT_STAMP): $(HARDHAT_DIR)/package.json $(HARDHAT_DIR)/package-lock.json
 	cd $(HARDHAT_DIR) && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
+CHROMIUM_STAMP := $(VENV)/.chromium-stamp
+# Headless Chromium for the browser check of the node (CORS preflights, fetch in cors mode).
+$(CHROMIUM_STAMP): $(STAMP)
+	@if ! command -v chromium >/dev/null; then \
+	  echo "installing chromium (apt)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	fi
+	@touch $@
+
 QT_STAMP := $(VENV)/.qt-deps-stamp
 # Shared libraries Qt's offscreen platform needs (present on desktops, not on minimal images).
 $(QT_STAMP): $(STAMP)
@@ -80,7 +89,7 @@ $(XVFB_STAMP): $(QT_STAMP)
 
 deps: $(STAMP)
 node-deps: $(JS_STAMP) $(WK_STAMP) $(ETHERS_STAMP) $(HARDHAT_STAMP)
-system-deps: $(SYS_STAMP)
+system-deps: $(SYS_STAMP) $(CHROMIUM_STAMP)
 
 # --- everyday commands ----------------------------------------------------
 run: $(STAMP) $(QT_STAMP)
@@ -109,7 +118,8 @@ typecheck: $(STAMP)
 
 # Two invocations: the GUI tests (pytest-qt on a qasync loop) must not share a session with
 # pytest-asyncio; tests/gui/conftest.py skips that directory when pytest-asyncio is loaded.
-unit: $(STAMP) $(JS_STAMP) $(WK_STAMP) $(ETHERS_STAMP) $(HARDHAT_STAMP) $(SYS_STAMP) $(QT_STAMP)
+unit: $(STAMP) $(JS_STAMP) $(WK_STAMP) $(ETHERS_STAMP) $(HARDHAT_STAMP) $(SYS_STAMP) $(QT_STAMP) \
+	  $(CHROMIUM_STAMP)
 	$(PY) -m pytest -q
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q tests/gui -p no:asyncio -W ignore::pytest.PytestConfigWarning
 

@@ -270,10 +270,16 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _node_serve(args: argparse.Namespace) -> int:
-    from app.xmtpnode.cli import run_node
+    from app.xmtpnode.cli import run_node, serve_options
 
-    db = Path(args.db) if args.db else ((data_dir_of(args)) / "node.sqlite3")
-    return run_node(args.host, args.port, db)
+    try:
+        options = serve_options(args)
+    except ValueError as exc:
+        print(f"xmtp-keys node serve: {exc}", file=sys.stderr)
+        return 2
+
+    db = Path(args.db) if args.db else data_dir_of(args) / "node.sqlite3"
+    return run_node(args.host, args.port, db, options=options, log_format=args.log_format)
 
 
 def add_global_options(parser: argparse.ArgumentParser) -> None:
@@ -293,6 +299,9 @@ def add_commands(
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default loopback)")
     serve.add_argument("--port", type=int, default=5555, help="port (0 picks a free one)")
     serve.add_argument("--db", metavar="PATH", help="SQLite file (default in the data dir)")
+    from app.xmtpnode.cli import add_serve_options
+
+    add_serve_options(serve)
     serve.set_defaults(handler=_node_serve)
 
     for name, handler, text in (

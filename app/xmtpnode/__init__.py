@@ -6,7 +6,8 @@ speaking the same API as the reference node (xmtp-node-go behind grpc-gateway) �
 
 * ``create_app(storage)`` — the aiohttp application;
 * ``serve(host, port, db_path)`` — async context manager yielding the bound URL;
-* ``NodeServer`` — start/stop on the current event loop;
+* ``NodeServer`` — start/stop on the current event loop (``ServeOptions``: limits, CORS,
+  trusted proxies; see ``limits.NodeLimits`` for every ceiling and its default);
 * ``EmbeddedNode`` — a node on a background thread (GUI, CLI, tests);
 * ``run_node(host, port, db_path, ready_callback)`` — foreground until SIGINT/SIGTERM.
 """

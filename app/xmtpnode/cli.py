@@ -1,9 +1,14 @@
 """Command-line glue: run a node in the foreground until SIGINT/SIGTERM.
 
-``python -m app.xmtpnode [--host H] [--port P] [--db PATH]``; ``xmtp-keys node serve`` is
-meant to call ``run_node`` with the same arguments.  The first line on stdout is exactly
-``listening on http://HOST:PORT`` (with the real port when 0 was asked for) so that scripts and
-tests can wait for it and learn the port; everything else goes to stderr.
+``python -m app.xmtpnode [--host H] [--port P] [--db PATH] [serve options]``; ``xmtp-keys node
+serve`` takes the same options (``add_serve_options``) and calls ``run_node``.  The first line
+on stdout is exactly ``listening on http://HOST:PORT`` (with the real port when 0 was asked
+for) so that scripts and tests can wait for it and learn the port; everything else (logs, one
+JSON object per line with ``--log-format json``) goes to stderr.
+
+SIGTERM or SIGINT stops the node gracefully: it stops accepting connections, lets in-flight
+requests finish (publishes are acknowledged only once stored), ends open streams cleanly and
+exits 0 — within ``SHUTDOWN_TIMEOUT_S`` plus the time to close the store.
 """
 
 from __future__ import annotations
@@ -14,13 +19,16 @@ import logging
 import os
 import signal
 import sqlite3
-import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Final
 
 from app.about import default_data_dir
-from app.xmtpnode.server import NodeServer
+from app.xmtpnode import memory
+from app.xmtpnode.limits import NodeLimits, parse_limit_setting
+from app.xmtpnode.logs import LOG_FORMATS, configure_logging, install_loop_error_handler
+from app.xmtpnode.ops import CorsPolicy
+from app.xmtpnode.server import NodeServer, ServeOptions
 
 DEFAULT_HOST: Final = "127.0.0.1"
 DEFAULT_PORT: Final = 5555
@@ -34,30 +42,80 @@ def default_db_path() -> Path:
     return default_data_dir() / "node.sqlite3"
 
 
+def add_serve_options(parser: argparse.ArgumentParser) -> None:
+    """The options of ``node serve`` besides host, port and database."""
+    parser.add_argument(
+        "--log-format", choices=LOG_FORMATS, default="text", help="stderr log lines (text|json)"
+    )
+    parser.add_argument(
+        "--cors-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="browser origin allowed to call the node (repeatable; default any: *)",
+    )
+    parser.add_argument(
+        "--trust-proxy",
+        action="append",
+        default=[],
+        metavar="ADDR",
+        help="reverse proxy address whose X-Forwarded-For names the client (repeatable)",
+    )
+    parser.add_argument(
+        "--limit",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="change a limit (see README, Reliability), e.g. publishes_per_wallet_per_s=200",
+    )
+
+
+def serve_options(args: argparse.Namespace) -> ServeOptions:
+    """``ServeOptions`` from parsed ``add_serve_options`` arguments; ValueError if bad."""
+    overrides = dict(parse_limit_setting(item) for item in args.limit)
+    return ServeOptions(
+        limits=NodeLimits().with_overrides(overrides),
+        cors=CorsPolicy.from_list(args.cors_origin),
+        trusted_proxies=frozenset(args.trust_proxy),
+    )
+
+
 def run_node(
     host: str = DEFAULT_HOST,
     port: int = DEFAULT_PORT,
     db_path: str | os.PathLike[str] | None = None,
     ready_callback: Callable[[str], None] | None = None,
+    *,
+    options: ServeOptions | None = None,
+    log_format: str = "text",
 ) -> int:
     """Serve until SIGINT/SIGTERM; print ``listening on <url>`` first; return an exit status.
 
     ``ready_callback`` (if given) receives the base URL once the port is bound, after the
     line has been printed.  The storage is closed before returning.
     """
+    configure_logging(log_format)
+    memory.return_freed_memory_promptly()
     if db_path is None:
         path = default_db_path()
         path.parent.mkdir(parents=True, exist_ok=True)  # first run: create the data directory
     else:
         path = Path(db_path)
-    return asyncio.run(_serve_until_signal(host, port, str(path), ready_callback))
+    return asyncio.run(
+        _serve_until_signal(host, port, str(path), ready_callback, options or ServeOptions())
+    )
 
 
 async def _serve_until_signal(
-    host: str, port: int, db_path: str, ready_callback: Callable[[str], None] | None
+    host: str,
+    port: int,
+    db_path: str,
+    ready_callback: Callable[[str], None] | None,
+    options: ServeOptions,
 ) -> int:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+    install_loop_error_handler(loop)
     installed: list[signal.Signals] = []
     for signum in (signal.SIGINT, signal.SIGTERM):
         try:
@@ -69,22 +127,23 @@ async def _serve_until_signal(
             except ValueError:
                 pass
     try:
-        node = NodeServer.open(db_path, host=host, port=port)
+        node = NodeServer.open(db_path, host=host, port=port, options=options)
     except sqlite3.Error as exc:
-        print(f"cannot open the node database {db_path}: {exc}", file=sys.stderr)
+        log.error("cannot open the node database %s: %s", db_path, exc)
         return 1
     try:
         try:
             url = await node.start()
         except OSError as exc:
-            print(f"cannot listen on {host}:{port}: {exc}", file=sys.stderr)
+            log.error("cannot listen on %s:%s: %s", host, port, exc)
             return 1
         print(f"listening on {url}", flush=True)
-        print(f"storing envelopes in {db_path}", file=sys.stderr, flush=True)
+        log.info("storing envelopes in %s", db_path)
+        log.info("limits: %s", node.parts.limits)
         if ready_callback is not None:
             ready_callback(url)
         await stop.wait()
-        print("stopping", file=sys.stderr, flush=True)
+        log.info("stopping: no new connections; finishing requests in flight")
         return 0
     finally:
         await node.stop()
@@ -105,6 +164,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--db", default=None, help=f"SQLite file (default {default_db_path()}; ':memory:' allowed)"
     )
+    add_serve_options(parser)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    return run_node(args.host, args.port, args.db, None)
+    try:
+        options = serve_options(args)
+    except ValueError as exc:
+        parser.error(str(exc))
+    return run_node(
+        args.host, args.port, args.db, None, options=options, log_format=args.log_format
+    )

@@ -51,16 +51,22 @@ def decode_request(body: bytes, content_type: str, message_type: type[M]) -> M:
         return message
     try:
         value = json.loads(text)
-    except (json.JSONDecodeError, RecursionError) as exc:
-        raise invalid_argument(f"malformed JSON request: {exc}") from None
+    except (ValueError, RecursionError) as exc:  # incl. integers over Python's 4,300 digits
+        raise invalid_argument(f"malformed JSON request: {_short(exc)}") from None
     if not isinstance(value, dict):
         raise invalid_argument("JSON request body must be an object")
     _check_base64(value, message.DESCRIPTOR)
     try:
         json_format.ParseDict(value, message, ignore_unknown_fields=True)
-    except (json_format.ParseError, TypeError, ValueError, AttributeError) as exc:
-        raise invalid_argument(f"invalid request: {exc}") from None
+    except (json_format.ParseError, TypeError, ValueError, AttributeError, RecursionError) as exc:
+        raise invalid_argument(f"invalid request: {_short(exc)}") from None
     return message
+
+
+def _short(exc: BaseException, limit: int = 200) -> str:
+    """An exception's text, cut so that a refusal never echoes a huge input back."""
+    text = str(exc)
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 # Standard or URL-safe alphabet, padding optional — what Go's protojson accepts.  Python's

@@ -16,6 +16,7 @@ class GrpcCode(enum.IntEnum):
     """The gRPC status codes the node uses (values are the wire numbers)."""
 
     INVALID_ARGUMENT = 3
+    DEADLINE_EXCEEDED = 4
     NOT_FOUND = 5
     PERMISSION_DENIED = 7
     RESOURCE_EXHAUSTED = 8
@@ -28,6 +29,7 @@ class GrpcCode(enum.IntEnum):
 # grpc-gateway's HTTPStatusFromCode for the codes above.
 _HTTP_STATUS: dict[GrpcCode, int] = {
     GrpcCode.INVALID_ARGUMENT: 400,
+    GrpcCode.DEADLINE_EXCEEDED: 504,
     GrpcCode.NOT_FOUND: 404,
     GrpcCode.PERMISSION_DENIED: 403,
     GrpcCode.RESOURCE_EXHAUSTED: 429,

@@ -7,6 +7,7 @@ pure and raise ``ApiError``; the server only orchestrates them.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
@@ -22,6 +23,11 @@ MAX_TOPIC_BYTES: Final = 300
 MAX_MESSAGE_BYTES: Final = 1_048_214
 MAX_PAGE_SIZE: Final = 100
 MAX_BATCH_REQUESTS: Final = 50
+# Default ceilings on topics per request (configurable through ``limits.NodeLimits``).
+MAX_TOPICS_PER_QUERY: Final = 1_000
+MAX_TOPICS_PER_BATCH: Final = 1_000
+
+log = logging.getLogger(__name__)
 
 # Topics whose owner (the address after the first "-" of the category segment) must be the
 # publishing wallet: nobody may overwrite someone else's key store or contact.
@@ -77,13 +83,17 @@ def check_envelope(envelope: api.Envelope, wallet: str) -> Envelope:
     topic = envelope.content_topic
     if not topic:
         raise invalid_argument("content topic is required")
+    # The reference node's texts, which SDKs and their tests match on; details go to the log.
     if len(topic.encode("utf-8")) > MAX_TOPIC_BYTES:
-        raise invalid_argument(f"content topic exceeds {MAX_TOPIC_BYTES} bytes")
+        log.info("refused publish by %s: topic of %d bytes", wallet, len(topic.encode()))
+        raise invalid_argument("topic length too big")
     if len(envelope.message) > MAX_MESSAGE_BYTES:
-        raise invalid_argument(f"message exceeds {MAX_MESSAGE_BYTES} bytes")
+        log.info("refused publish by %s to %s: %d bytes", wallet, topic, len(envelope.message))
+        raise invalid_argument("message too big")
     owner = topic_owner(topic)
     if owner is not None and owner != wallet:
-        raise permission_denied(f"wallet {wallet} may not publish to {topic}")
+        log.info("refused publish by %s to restricted topic %s", wallet, topic)
+        raise permission_denied("publishing to restricted topic")
     if envelope.timestamp_ns > MAX_SQLITE_INTEGER:
         raise invalid_argument("timestamp_ns is out of range")
     return Envelope(topic, envelope.timestamp_ns, envelope.message)
@@ -112,10 +122,12 @@ class QueryPlan:
         return api.SORT_DIRECTION_DESCENDING
 
 
-def plan_query(request: api.QueryRequest) -> QueryPlan:
+def plan_query(request: api.QueryRequest, max_topics: int = MAX_TOPICS_PER_QUERY) -> QueryPlan:
     """Check a QueryRequest; limit 0 → 100, direction unspecified → DESCENDING."""
     if not request.content_topics:
         raise invalid_argument("at least one content topic is required")
+    if max_topics and len(request.content_topics) > max_topics:
+        raise invalid_argument(f"cannot exceed {max_topics} content topics per query")
     paging = request.paging_info
     if paging.limit > MAX_PAGE_SIZE:
         raise invalid_argument(f"cannot exceed {MAX_PAGE_SIZE} envelopes per page")
@@ -138,7 +150,11 @@ def plan_query(request: api.QueryRequest) -> QueryPlan:
     )
 
 
-def plan_batch(requests: Sequence[api.QueryRequest]) -> list[QueryPlan]:
+def plan_batch(
+    requests: Sequence[api.QueryRequest], max_topics: int = MAX_TOPICS_PER_BATCH
+) -> list[QueryPlan]:
     if len(requests) > MAX_BATCH_REQUESTS:
-        raise invalid_argument(f"cannot exceed {MAX_BATCH_REQUESTS} requests per batch")
-    return [plan_query(request) for request in requests]
+        raise invalid_argument(f"cannot exceed {MAX_BATCH_REQUESTS} requests in single batch")
+    if max_topics and sum(len(r.content_topics) for r in requests) > max_topics:
+        raise invalid_argument(f"cannot exceed {max_topics} content topics per batch")
+    return [plan_query(request, max_topics) for request in requests]

@@ -2,8 +2,10 @@
 
 Routes (all POST, body = the whole request): ``/message/v1/publish``, ``/message/v1/query``,
 ``/message/v1/batch-query``, ``/message/v1/subscribe`` and ``/message/v1/subscribe-all``
-(newline-delimited ``{"result": <Envelope>}`` streams).  Rules live in ``rules``, encoding in
-``codec``, storage behind the ``Storage`` interface; this module wires them to aiohttp.
+(newline-delimited ``{"result": <Envelope>}`` streams); ``GET /healthz`` and ``GET /metrics``
+for operators; CORS on every route.  Rules live in ``rules``, encoding in ``codec``, ceilings
+in ``limits``/``admission``/``connections``/``streams``, storage behind the ``Storage``
+interface; this module wires them to aiohttp.
 
 SQLite calls are blocking, so they run on one dedicated storage thread per application: the
 event loop keeps serving streams while a query runs, and operations reach the database in the
@@ -18,71 +20,108 @@ import functools
 import logging
 import os
 import socket
-import sqlite3
 import time
-from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Final, TypeVar
+from dataclasses import dataclass, field
+from typing import Final
 
 from aiohttp import web
-from google.protobuf.message import Message
 
-from app.keyengine.proto import message_api_pb2 as api
-from app.xmtpnode import codec, rules
+from app.xmtpnode import codec, ops, routes, streams
+from app.xmtpnode.admission import Admission
+from app.xmtpnode.connections import ConnectionGuard, GuardedHandler, guard_of
+from app.xmtpnode.context import (
+    BROKER_KEY,
+    CLOCK_KEY,
+    EXECUTOR_KEY,
+    PARTS_KEY,
+    STORAGE_KEY,
+    Clock,
+    NodeParts,
+)
 from app.xmtpnode.errors import ApiError, GrpcCode
-from app.xmtpnode.pubsub import Broker, Subscription
-from app.xmtpnode.storage import Envelope, SqliteStorage, Storage, StorageClosed
+from app.xmtpnode.fairness import LimitExceeded
+from app.xmtpnode.limits import NodeLimits
+from app.xmtpnode.logs import refusals_log
+from app.xmtpnode.metrics import NodeMetrics
+from app.xmtpnode.pubsub import Broker
+from app.xmtpnode.storage import SqliteStorage, Storage
+
+__all__ = ["Clock", "NodeServer", "ServeOptions", "create_app", "serve"]
 
 log = logging.getLogger(__name__)
-
-Clock = Callable[[], int]
-T = TypeVar("T")
 
 MAX_REQUEST_BYTES: Final = 4 * 1024 * 1024
 """Largest request body (grpc-go's default receive limit); enough for a maximal message in
 JSON (1,048,214 bytes → 1.4 MB of base64) plus a few more envelopes."""
 SHUTDOWN_TIMEOUT_S: Final = 5.0
-_DISCONNECT_POLL_S: Final = 1.0
+"""How long in-flight requests get to finish once the node has been told to stop."""
+_TIMED_ROUTES: Final = frozenset(
+    {"/message/v1/publish", "/message/v1/query", "/message/v1/batch-query"}
+)
 
-STORAGE_KEY: Final = web.AppKey("storage", Storage)
-BROKER_KEY: Final = web.AppKey("broker", Broker)
-EXECUTOR_KEY: Final = web.AppKey("executor", ThreadPoolExecutor)
-CLOCK_KEY: Final = web.AppKey[Clock]("clock")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def create_app(storage: Storage, *, clock: Clock = time.time_ns) -> web.Application:
+def create_app(
+    storage: Storage,
+    *,
+    clock: Clock = time.time_ns,
+    limits: NodeLimits | None = None,
+    cors: ops.CorsPolicy | None = None,
+    trusted_proxies: frozenset[str] = frozenset(),
+) -> web.Application:
     """The node as an aiohttp application over ``storage`` (which the caller keeps owning).
 
-    ``clock`` (ns since the epoch) decides token expiry; tests can move it.
+    ``clock`` (ns since the epoch) decides token expiry; tests can move it.  ``limits``
+    defaults to ``NodeLimits()`` fitted to this process's descriptor limit.
     """
-    app = web.Application(client_max_size=MAX_REQUEST_BYTES, middlewares=[_error_middleware])
+    fitted = (limits or NodeLimits()).fitted_to_descriptors()
+    metrics = NodeMetrics()
+    app = web.Application(
+        client_max_size=MAX_REQUEST_BYTES,
+        middlewares=[_front_middleware, _error_middleware],
+    )
     app[STORAGE_KEY] = storage
     app[BROKER_KEY] = Broker()
     app[EXECUTOR_KEY] = ThreadPoolExecutor(max_workers=1, thread_name_prefix="xmtpnode-storage")
     app[CLOCK_KEY] = clock
-    app.router.add_post("/message/v1/publish", _publish)
-    app.router.add_post("/message/v1/query", _query)
-    app.router.add_post("/message/v1/batch-query", _batch_query)
-    app.router.add_post("/message/v1/subscribe", _subscribe)
-    app.router.add_post("/message/v1/subscribe-all", _subscribe_all)
+    policy = cors or ops.CorsPolicy()
+    app[PARTS_KEY] = NodeParts(
+        limits=fitted,
+        admission=Admission(fitted, trusted_proxies),
+        metrics=metrics,
+        budget=streams.StreamBudget(
+            fitted.stream_budget_bytes, fitted.streams_budget_bytes, metrics
+        ),
+        cors=policy,
+        guard=ConnectionGuard(fitted, metrics, trusted_proxies, policy),
+    )
+    routes.add_routes(app)
+    app.on_response_prepare.append(_decorate_response)
     app.on_shutdown.append(_close_streams)
     app.on_cleanup.append(_stop_storage_thread)
     return app
 
 
+async def _decorate_response(request: web.Request, response: web.StreamResponse) -> None:
+    request.app[PARTS_KEY].cors.decorate(request, response)
+
+
 async def _close_streams(app: web.Application) -> None:
     """End open subscriptions so shutdown does not wait for clients that never hang up."""
+    app[PARTS_KEY].stopping = True
     app[BROKER_KEY].close()
 
 
 async def _stop_storage_thread(app: web.Application) -> None:
+    app[PARTS_KEY].guard.close()
     await asyncio.to_thread(app[EXECUTOR_KEY].shutdown, wait=True)
 
 
-# --- errors -------------------------------------------------------------------------------
+# --- middlewares --------------------------------------------------------------------------
 
 _HTTP_TO_GRPC: Final = {
     400: GrpcCode.INVALID_ARGUMENT,
@@ -95,11 +134,40 @@ _HTTP_TO_GRPC: Final = {
 
 
 def _error_response(error: ApiError) -> web.Response:
-    return web.Response(
+    response = web.Response(
         status=error.http_status,
         text=codec.dumps(error.body()),
         content_type=codec.JSON_CONTENT_TYPE,
     )
+    if error.code is GrpcCode.DEADLINE_EXCEEDED:
+        response.force_close()  # the rest of the body is not worth waiting for
+    return response
+
+
+@web.middleware
+async def _front_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Around every request: connection state for the guard, CORS preflights, metrics.
+
+    (One middleware rather than three: each layer costs every request a few microseconds.)
+    """
+    parts = request.app[PARTS_KEY]
+    found = guard_of(request)
+    if found is not None:
+        found[0].request_started(found[1])
+    started = time.perf_counter()
+    try:
+        if ops.is_preflight(request):
+            response: web.StreamResponse = parts.cors.preflight()
+        else:
+            response = await handler(request)
+        timed = request.path in _TIMED_ROUTES
+        parts.metrics.answered(
+            request.path, response.status, time.perf_counter() - started if timed else None
+        )
+        return response
+    finally:
+        if found is not None:
+            found[0].request_finished(found[1])
 
 
 @web.middleware
@@ -107,6 +175,10 @@ async def _error_middleware(request: web.Request, handler: Handler) -> web.Strea
     """Every failure becomes grpc-gateway's ``{"code", "message", "details": []}`` JSON."""
     try:
         return await handler(request)
+    except LimitExceeded as refusal:
+        request.app[PARTS_KEY].metrics.refused(refusal.limit)
+        refusals_log.warning("refused a request from %s: %s", request.remote, refusal.limit)
+        return _error_response(refusal)
     except ApiError as error:
         return _error_response(error)
     except web.HTTPException as exc:
@@ -120,179 +192,16 @@ async def _error_middleware(request: web.Request, handler: Handler) -> web.Strea
         return _error_response(ApiError(GrpcCode.INTERNAL, "internal error"))
 
 
-# --- plumbing -----------------------------------------------------------------------------
-
-
-async def _in_storage_thread(request: web.Request, call: Callable[[], T]) -> T:
-    """Run a storage call on the storage thread; map storage failures to gRPC statuses."""
-    loop = asyncio.get_running_loop()
-    try:
-        return await loop.run_in_executor(request.app[EXECUTOR_KEY], call)
-    except StorageClosed:
-        raise ApiError(GrpcCode.UNAVAILABLE, "the node is shutting down") from None
-    except RuntimeError as exc:  # executor already shut down
-        if "shutdown" in str(exc):
-            raise ApiError(GrpcCode.UNAVAILABLE, "the node is shutting down") from None
-        raise
-    except sqlite3.Error:
-        log.exception("storage failure")
-        raise ApiError(GrpcCode.INTERNAL, "storage failure") from None
-
-
-async def _read_request(request: web.Request, message_type: type[codec.M]) -> codec.M:
-    body = await request.read()
-    return codec.decode_request(body, request.content_type, message_type)
-
-
-def _reply(request: web.Request, message: Message, json_body: dict[str, Any]) -> web.Response:
-    """Answer in the request's encoding: protobuf for protobuf, else protojson."""
-    if codec.is_protobuf(request.content_type):
-        return web.Response(
-            body=message.SerializeToString(), content_type=codec.PROTOBUF_CONTENT_TYPE
-        )
-    return web.Response(text=codec.dumps(json_body), content_type=codec.JSON_CONTENT_TYPE)
-
-
-def _envelope_proto(envelope: Envelope) -> api.Envelope:
-    return api.Envelope(
-        content_topic=envelope.topic, timestamp_ns=envelope.timestamp_ns, message=envelope.message
-    )
-
-
-def _query_response(plan: rules.QueryPlan, storage: Storage) -> api.QueryResponse:
-    envelopes, cursor = storage.query(
-        plan.topics, plan.start_ns, plan.end_ns, plan.limit, plan.direction, plan.cursor
-    )
-    response = api.QueryResponse(envelopes=[_envelope_proto(e) for e in envelopes])
-    response.paging_info.limit = plan.limit
-    response.paging_info.direction = plan.direction_proto
-    if cursor is not None:
-        response.paging_info.cursor.index.digest = cursor.digest
-        response.paging_info.cursor.index.sender_time_ns = cursor.sender_time_ns
-    return response
-
-
-def _query_response_json(response: api.QueryResponse) -> dict[str, Any]:
-    """protojson plus ``"cursor": null`` on the last page, as grpc-gateway's EmitUnpopulated."""
-    body = codec.to_json(response)
-    paging = body["pagingInfo"]
-    body["pagingInfo"] = {
-        "limit": paging["limit"],
-        "cursor": paging.get("cursor"),
-        "direction": paging["direction"],
-    }
-    return body
-
-
-# --- handlers -----------------------------------------------------------------------------
-
-
-async def _publish(request: web.Request) -> web.Response:
-    publish = await _read_request(request, api.PublishRequest)
-    wallet = rules.authenticate(request.headers.get("Authorization"), request.app[CLOCK_KEY]())
-    envelopes = rules.check_publish(publish, wallet)
-    durable = [e for e in envelopes if not rules.is_ephemeral(e.topic)]
-    storage = request.app[STORAGE_KEY]
-    new = (
-        await _in_storage_thread(request, functools.partial(storage.insert_new, durable))
-        if durable
-        else []
-    )
-    request.app[BROKER_KEY].publish(_to_relay(envelopes, new))
-    return _reply(request, api.PublishResponse(), {})
-
-
-def _to_relay(envelopes: Sequence[Envelope], new: Sequence[Envelope]) -> list[Envelope]:
-    """Envelopes to push to subscribers, in publish order: ephemeral ones and newly stored ones.
-
-    A repeated publish (an SDK retry) is not relayed again.
-    """
-    fresh = Counter(new)
-    relay: list[Envelope] = []
-    for envelope in envelopes:
-        if rules.is_ephemeral(envelope.topic):
-            relay.append(envelope)
-        elif fresh[envelope] > 0:
-            fresh[envelope] -= 1
-            relay.append(envelope)
-    return relay
-
-
-async def _query(request: web.Request) -> web.Response:
-    plan = rules.plan_query(await _read_request(request, api.QueryRequest))
-    storage = request.app[STORAGE_KEY]
-    response = await _in_storage_thread(request, lambda: _query_response(plan, storage))
-    return _reply(request, response, _query_response_json(response))
-
-
-async def _batch_query(request: web.Request) -> web.Response:
-    batch = await _read_request(request, api.BatchQueryRequest)
-    plans = rules.plan_batch(batch.requests)
-    storage = request.app[STORAGE_KEY]
-    responses = await _in_storage_thread(
-        request, lambda: [_query_response(plan, storage) for plan in plans]
-    )
-    response = api.BatchQueryResponse(responses=responses)
-    json_body = {"responses": [_query_response_json(r) for r in responses]}
-    return _reply(request, response, json_body)
-
-
-async def _subscribe(request: web.Request) -> web.StreamResponse:
-    subscribe = await _read_request(request, api.SubscribeRequest)
-    if not subscribe.content_topics:
-        raise ApiError(GrpcCode.INVALID_ARGUMENT, "at least one content topic is required")
-    return await _stream(request, list(subscribe.content_topics))
-
-
-async def _subscribe_all(request: web.Request) -> web.StreamResponse:
-    await _read_request(request, api.SubscribeAllRequest)
-    return await _stream(request, None)
-
-
-async def _stream(request: web.Request, topics: list[str] | None) -> web.StreamResponse:
-    """Stream envelopes as NDJSON until the client leaves or the node shuts down.
-
-    The subscription is registered before the response headers go out, so a client that has
-    seen the headers is guaranteed to receive everything published afterwards.  Always JSON
-    lines, also for protobuf requests (there is no delimited-protobuf convention to follow).
-    """
-    broker = request.app[BROKER_KEY]
-    subscription = broker.subscribe(topics)
-    response = web.StreamResponse(headers={"Content-Type": codec.JSON_CONTENT_TYPE})
-    try:
-        await response.prepare(request)
-        async for envelope in _until_gone(request, subscription):
-            line = codec.dumps({"result": codec.to_json(_envelope_proto(envelope))}) + "\n"
-            await response.write(line.encode("utf-8"))
-        with contextlib.suppress(ConnectionError):
-            await response.write_eof()
-    except ConnectionError:
-        pass  # the client went away mid-write
-    finally:
-        broker.unsubscribe(subscription)
-    return response
-
-
-async def _until_gone(request: web.Request, subscription: Subscription) -> AsyncIterator[Envelope]:
-    """Envelopes of ``subscription`` until it closes or the client's connection does.
-
-    aiohttp does not cancel handlers when a client disconnects, so an idle stream checks its
-    transport now and then instead of lingering until the next matching publish.
-    """
-    while True:
-        try:
-            envelope = await subscription.next(timeout=_DISCONNECT_POLL_S)
-        except TimeoutError:
-            transport = request.transport
-            if transport is None or transport.is_closing():
-                return
-            continue
-        if envelope is None:
-            return
-        yield envelope
-
-
 # --- running ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    """How a node serves, beyond host, port and storage (``node serve`` flags)."""
+
+    limits: NodeLimits = field(default_factory=NodeLimits)
+    cors: ops.CorsPolicy = field(default_factory=ops.CorsPolicy)
+    trusted_proxies: frozenset[str] = frozenset()
 
 
 class NodeServer:
@@ -306,13 +215,22 @@ class NodeServer:
         port: int = 0,
         clock: Clock = time.time_ns,
         owns_storage: bool = False,
+        options: ServeOptions | None = None,
     ) -> None:
         self.storage = storage
         self.host = host
         self.port = port
-        self.app = create_app(storage, clock=clock)
+        options = options or ServeOptions()
+        self.app = create_app(
+            storage,
+            clock=clock,
+            limits=options.limits,
+            cors=options.cors,
+            trusted_proxies=options.trusted_proxies,
+        )
         self._owns_storage = owns_storage
         self._runner: web.AppRunner | None = None
+        self._listener: asyncio.Server | None = None
         self.url: str | None = None
 
     @classmethod
@@ -323,40 +241,94 @@ class NodeServer:
         host: str = "127.0.0.1",
         port: int = 0,
         clock: Clock = time.time_ns,
+        options: ServeOptions | None = None,
     ) -> NodeServer:
         """A node over a SQLite file (or ``":memory:"``) that it closes on ``stop()``."""
-        return cls(SqliteStorage(db_path), host=host, port=port, clock=clock, owns_storage=True)
+        storage = SqliteStorage(db_path)
+        return cls(storage, host=host, port=port, clock=clock, owns_storage=True, options=options)
 
     @property
     def broker(self) -> Broker:
         return self.app[BROKER_KEY]
 
+    @property
+    def parts(self) -> NodeParts:
+        return self.app[PARTS_KEY]
+
     async def start(self) -> str:
-        """Bind and serve; return the base URL with the actual port (``port=0`` → any)."""
+        """Bind and serve; return the base URL with the actual port (``port=0`` → any).
+
+        The listening socket is ours rather than an aiohttp site's so that every connection
+        goes through ``GuardedHandler`` (admission, timeouts, parse errors as JSON).
+        """
         runner = web.AppRunner(
             self.app, access_log=None, handle_signals=False, shutdown_timeout=SHUTDOWN_TIMEOUT_S
         )
         await runner.setup()
+        if runner.server is None:
+            raise RuntimeError("the aiohttp runner has no server after setup()")
+        limits = self.parts.limits
+        factory = functools.partial(
+            GuardedHandler,
+            runner.server,
+            self.parts.guard,
+            loop=asyncio.get_running_loop(),
+            keepalive_timeout=limits.idle_timeout_s,
+            access_log=None,
+        )
         try:
-            site = web.TCPSite(runner, self.host, self.port)
-            await site.start()
+            sock = _listening_socket(self.host, self.port)
+            self._listener = await asyncio.get_running_loop().create_server(
+                factory, sock=sock, backlog=_ACCEPT_BATCH
+            )
+            sock.listen(_BACKLOG)  # asyncio listened with the batch size; widen the queue again
         except BaseException:
             await runner.cleanup()
             raise
         self._runner = runner
-        self.port = int(runner.addresses[0][1])
+        self.port = int(self._listener.sockets[0].getsockname()[1])
         self.url = f"http://{_url_host(self.host)}:{self.port}"
         return self.url
 
     async def stop(self) -> None:
-        """Stop serving (open streams end), then close the storage if this node owns it."""
+        """Stop accepting, finish in-flight requests, end streams, close owned storage."""
         runner, self._runner = self._runner, None
+        listener, self._listener = self._listener, None
         try:
+            if listener is not None:
+                listener.close()
             if runner is not None:
                 await runner.cleanup()
         finally:
             if self._owns_storage:
                 self.storage.close()
+
+
+_BACKLOG: Final = 4096
+"""Pending connections the kernel queues for us (clamped to net.core.somaxconn): a burst of
+connects must not overflow it, or a real client's SYN is dropped and waits a second."""
+_ACCEPT_BATCH: Final = 32
+"""Connections asyncio accepts per loop iteration.  Closing an evicted connection frees its
+descriptor only on the next iteration, so this many may exist beyond the connection cap; the
+descriptor reserve of ``limits`` (at least 64) covers them."""
+
+
+def _listening_socket(host: str, port: int) -> socket.socket:
+    family, kind, proto, _, address = socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        sock.bind(address)
+        sock.listen(_BACKLOG)
+        sock.setblocking(False)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
 
 
 def _url_host(host: str) -> str:
@@ -374,12 +346,13 @@ async def serve(
     db_path: str | os.PathLike[str] = ":memory:",
     *,
     clock: Clock = time.time_ns,
+    options: ServeOptions | None = None,
 ) -> AsyncIterator[str]:
     """Serve a node on the running loop for the duration of the block; yields its base URL.
 
     ``async with serve(port=0, db_path="node.sqlite3") as url: ...``
     """
-    node = NodeServer.open(db_path, host=host, port=port, clock=clock)
+    node = NodeServer.open(db_path, host=host, port=port, clock=clock, options=options)
     try:
         url = await node.start()
     except BaseException:
