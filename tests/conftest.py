@@ -1,4 +1,4 @@
-"""Shared fixtures: the protocol vectors (``tests/vectors/``) and signers."""
+"""Shared fixtures: the protocol vectors (``tests/vectors/``), signers, a PostgreSQL server."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from app.keyengine.wallets import RawKeySigner
+from tests.support.postgres import postgres_server  # noqa: F401 - session fixture
 from tests.support.vectors import load_vectors
 
 

@@ -75,8 +75,9 @@ class _EventPrinter:
 @contextmanager
 def _embedded_node(data_dir: Path) -> Any:
     from app.xmtpnode.embedded import EmbeddedNode
+    from app.xmtpnode.storage.sqlite import make_private_dir
 
-    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    make_private_dir(data_dir)  # the embedded node's database lives here: owner only
     node = EmbeddedNode(db_path=data_dir / "node.sqlite3")
     url = node.start()
     try:
@@ -274,11 +275,17 @@ def _node_serve(args: argparse.Namespace) -> int:
     from app.xmtpnode.cli import run_node
 
     db = (
-        Path(args.db)
+        args.db
         if args.db
         else ((Path(args.data_dir) if args.data_dir else default_data_dir()) / "node.sqlite3")
     )
-    return run_node(args.host, args.port, db)
+    return run_node(args.host, args.port, db, group_commit=args.group_commit)
+
+
+def _node_migrate(args: argparse.Namespace) -> int:
+    from app.xmtpnode.migrate import run_migrate
+
+    return run_migrate(args.source, args.target)
 
 
 def add_global_options(parser: argparse.ArgumentParser) -> None:
@@ -297,8 +304,25 @@ def add_commands(
     serve = node_commands.add_parser("serve", help="serve the XMTP message API v1 (REST)")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default loopback)")
     serve.add_argument("--port", type=int, default=5555, help="port (0 picks a free one)")
-    serve.add_argument("--db", metavar="PATH", help="SQLite file (default in the data dir)")
+    serve.add_argument(
+        "--db",
+        metavar="PATH-or-URL",
+        help="SQLite file (default in the data dir) or postgresql://user@host:port/dbname"
+        " (several node processes may share one PostgreSQL database)",
+    )
+    serve.add_argument(
+        "--no-group-commit",
+        dest="group_commit",
+        action="store_false",
+        help="commit each publish in its own transaction (slower; for comparison)",
+    )
     serve.set_defaults(handler=_node_serve)
+    migrate = node_commands.add_parser(
+        "migrate", help="copy a node's envelopes between SQLite and PostgreSQL (resumable)"
+    )
+    migrate.add_argument("--from", dest="source", required=True, metavar="PATH-or-URL")
+    migrate.add_argument("--to", dest="target", required=True, metavar="PATH-or-URL")
+    migrate.set_defaults(handler=_node_migrate)
 
     for name, handler, text in (
         ("login", _login, "unlock (or create) this wallet's XMTP identity"),

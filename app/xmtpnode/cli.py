@@ -1,7 +1,8 @@
 """Command-line glue: run a node in the foreground until SIGINT/SIGTERM.
 
-``python -m app.xmtpnode [--host H] [--port P] [--db PATH]``; ``xmtp-keys node serve`` is
-meant to call ``run_node`` with the same arguments.  The first line on stdout is exactly
+``python -m app.xmtpnode [--host H] [--port P] [--db PATH-or-URL]``; ``xmtp-keys node serve``
+calls ``run_node`` with the same arguments.  ``--db postgresql://user@host:port/dbname`` stores
+in PostgreSQL, which several node processes may share.  The first line on stdout is exactly
 ``listening on http://HOST:PORT`` (with the real port when 0 was asked for) so that scripts and
 tests can wait for it and learn the port; everything else goes to stderr.
 """
@@ -13,7 +14,6 @@ import asyncio
 import logging
 import os
 import signal
-import sqlite3
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -22,6 +22,7 @@ from typing import Final
 import platformdirs
 
 from app.xmtpnode.server import NodeServer
+from app.xmtpnode.storage import StorageError, describe, open_storage
 
 DEFAULT_HOST: Final = "127.0.0.1"
 DEFAULT_PORT: Final = 5555
@@ -40,22 +41,25 @@ def run_node(
     port: int = DEFAULT_PORT,
     db_path: str | os.PathLike[str] | None = None,
     ready_callback: Callable[[str], None] | None = None,
+    *,
+    group_commit: bool = True,
 ) -> int:
     """Serve until SIGINT/SIGTERM; print ``listening on <url>`` first; return an exit status.
 
+    ``db_path`` is a SQLite file (created 0600, missing directories 0700) or a PostgreSQL URL.
     ``ready_callback`` (if given) receives the base URL once the port is bound, after the
     line has been printed.  The storage is closed before returning.
     """
-    if db_path is None:
-        path = default_db_path()
-        path.parent.mkdir(parents=True, exist_ok=True)  # first run: create the data directory
-    else:
-        path = Path(db_path)
-    return asyncio.run(_serve_until_signal(host, port, str(path), ready_callback))
+    db = os.fspath(default_db_path() if db_path is None else db_path)
+    return asyncio.run(_serve_until_signal(host, port, db, ready_callback, group_commit))
 
 
 async def _serve_until_signal(
-    host: str, port: int, db_path: str, ready_callback: Callable[[str], None] | None
+    host: str,
+    port: int,
+    db_path: str,
+    ready_callback: Callable[[str], None] | None,
+    group_commit: bool,
 ) -> int:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -70,10 +74,11 @@ async def _serve_until_signal(
             except ValueError:
                 pass
     try:
-        node = NodeServer.open(db_path, host=host, port=port)
-    except sqlite3.Error as exc:
-        print(f"cannot open the node database {db_path}: {exc}", file=sys.stderr)
+        storage = await asyncio.to_thread(open_storage, db_path)
+    except StorageError as exc:
+        print(f"cannot open the node database: {exc}", file=sys.stderr)
         return 1
+    node = NodeServer(storage, host=host, port=port, owns_storage=True, group_commit=group_commit)
     try:
         try:
             url = await node.start()
@@ -81,7 +86,7 @@ async def _serve_until_signal(
             print(f"cannot listen on {host}:{port}: {exc}", file=sys.stderr)
             return 1
         print(f"listening on {url}", flush=True)
-        print(f"storing envelopes in {db_path}", file=sys.stderr, flush=True)
+        print(f"storing envelopes in {describe(db_path)}", file=sys.stderr, flush=True)
         if ready_callback is not None:
             ready_callback(url)
         await stop.wait()
@@ -104,8 +109,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--port", type=int, default=DEFAULT_PORT, help="TCP port, 0 for any (default %(default)s)"
     )
     parser.add_argument(
-        "--db", default=None, help=f"SQLite file (default {default_db_path()}; ':memory:' allowed)"
+        "--db",
+        default=None,
+        metavar="PATH-or-URL",
+        help=f"SQLite file (default {default_db_path()}; ':memory:' allowed) or"
+        " postgresql://user@host:port/dbname",
     )
+    add_group_commit_option(parser)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    return run_node(args.host, args.port, args.db, None)
+    return run_node(args.host, args.port, args.db, None, group_commit=args.group_commit)
+
+
+def add_group_commit_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--no-group-commit",
+        dest="group_commit",
+        action="store_false",
+        help="commit each publish in its own transaction (slower; for comparison)",
+    )

@@ -5,24 +5,21 @@ Routes (all POST, body = the whole request): ``/message/v1/publish``, ``/message
 (newline-delimited ``{"result": <Envelope>}`` streams).  Rules live in ``rules``, encoding in
 ``codec``, storage behind the ``Storage`` interface; this module wires them to aiohttp.
 
-SQLite calls are blocking, so they run on one dedicated storage thread per application: the
-event loop keeps serving streams while a query runs, and operations reach the database in the
-order they were issued (a query sent after a publish completed sees that publish).
+Storage calls block, so they run on threads (``dispatch``): publishes are committed in groups
+and acknowledged only once committed, so a query sent after a publish completed sees it.  With
+a shared store (PostgreSQL, several node processes) streams carry what the store announces
+from every process, in commit order, instead of what this process wrote.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 import os
 import socket
-import sqlite3
 import time
-from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Final, TypeVar
 
 from aiohttp import web
@@ -30,9 +27,10 @@ from google.protobuf.message import Message
 
 from app.keyengine.proto import message_api_pb2 as api
 from app.xmtpnode import codec, rules
+from app.xmtpnode.dispatch import StorageDispatcher
 from app.xmtpnode.errors import ApiError, GrpcCode
 from app.xmtpnode.pubsub import Broker, Subscription
-from app.xmtpnode.storage import Envelope, SqliteStorage, Storage, StorageClosed
+from app.xmtpnode.storage import Envelope, Listener, Storage, open_storage
 
 log = logging.getLogger(__name__)
 
@@ -47,30 +45,67 @@ _DISCONNECT_POLL_S: Final = 1.0
 
 STORAGE_KEY: Final = web.AppKey("storage", Storage)
 BROKER_KEY: Final = web.AppKey("broker", Broker)
-EXECUTOR_KEY: Final = web.AppKey("executor", ThreadPoolExecutor)
+DISPATCHER_KEY: Final = web.AppKey("dispatcher", StorageDispatcher)
+LISTENER_KEY: Final = web.AppKey("listener", Listener)
 CLOCK_KEY: Final = web.AppKey[Clock]("clock")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def create_app(storage: Storage, *, clock: Clock = time.time_ns) -> web.Application:
+def create_app(
+    storage: Storage, *, clock: Clock = time.time_ns, group_commit: bool = True
+) -> web.Application:
     """The node as an aiohttp application over ``storage`` (which the caller keeps owning).
 
-    ``clock`` (ns since the epoch) decides token expiry; tests can move it.
+    ``clock`` (ns since the epoch) decides token expiry; tests can move it.  ``group_commit``
+    False commits each publish alone (benchmarks compare both).
     """
     app = web.Application(client_max_size=MAX_REQUEST_BYTES, middlewares=[_error_middleware])
     app[STORAGE_KEY] = storage
     app[BROKER_KEY] = Broker()
-    app[EXECUTOR_KEY] = ThreadPoolExecutor(max_workers=1, thread_name_prefix="xmtpnode-storage")
+    app[DISPATCHER_KEY] = StorageDispatcher(storage, keep=_is_durable, group_commit=group_commit)
     app[CLOCK_KEY] = clock
     app.router.add_post("/message/v1/publish", _publish)
     app.router.add_post("/message/v1/query", _query)
     app.router.add_post("/message/v1/batch-query", _batch_query)
     app.router.add_post("/message/v1/subscribe", _subscribe)
     app.router.add_post("/message/v1/subscribe-all", _subscribe_all)
+    app.on_startup.append(_start_listening)
     app.on_shutdown.append(_close_streams)
-    app.on_cleanup.append(_stop_storage_thread)
+    app.on_cleanup.append(_stop_storage_threads)
     return app
+
+
+# --- storage wiring: the only place that knows how storage calls and announcements flow ----
+
+
+def _is_durable(envelope: Envelope) -> bool:
+    return not rules.is_ephemeral(envelope.topic)
+
+
+async def _start_listening(app: web.Application) -> None:
+    """With a shared store, relay what every process commits (announced by the store)."""
+    storage, broker = app[STORAGE_KEY], app[BROKER_KEY]
+    if not storage.shared:
+        return
+    loop = asyncio.get_running_loop()
+
+    def announce(envelopes: list[Envelope]) -> None:
+        loop.call_soon_threadsafe(broker.publish, envelopes)
+
+    def lost() -> None:  # announcements may be missing: streams end, clients catch up
+        loop.call_soon_threadsafe(broker.end_streams)
+
+    listener = await asyncio.to_thread(storage.listen, announce, lambda: len(broker) > 0, lost)
+    if listener is not None:
+        app[LISTENER_KEY] = listener
+
+
+async def _commit_publish(app: web.Application, envelopes: list[Envelope]) -> None:
+    """Store a publish (grouped with concurrent ones) and relay it once committed."""
+    relay = await app[DISPATCHER_KEY].commit(envelopes)
+    if not app[STORAGE_KEY].shared:
+        app[BROKER_KEY].publish(relay)
 
 
 async def _close_streams(app: web.Application) -> None:
@@ -78,8 +113,12 @@ async def _close_streams(app: web.Application) -> None:
     app[BROKER_KEY].close()
 
 
-async def _stop_storage_thread(app: web.Application) -> None:
-    await asyncio.to_thread(app[EXECUTOR_KEY].shutdown, wait=True)
+async def _stop_storage_threads(app: web.Application) -> None:
+    """Finish accepted publishes, stop listening, stop the storage threads."""
+    await app[DISPATCHER_KEY].close()
+    listener = app.get(LISTENER_KEY)
+    if listener is not None:
+        await asyncio.to_thread(listener.close)
 
 
 # --- errors -------------------------------------------------------------------------------
@@ -124,19 +163,8 @@ async def _error_middleware(request: web.Request, handler: Handler) -> web.Strea
 
 
 async def _in_storage_thread(request: web.Request, call: Callable[[], T]) -> T:
-    """Run a storage call on the storage thread; map storage failures to gRPC statuses."""
-    loop = asyncio.get_running_loop()
-    try:
-        return await loop.run_in_executor(request.app[EXECUTOR_KEY], call)
-    except StorageClosed:
-        raise ApiError(GrpcCode.UNAVAILABLE, "the node is shutting down") from None
-    except RuntimeError as exc:  # executor already shut down
-        if "shutdown" in str(exc):
-            raise ApiError(GrpcCode.UNAVAILABLE, "the node is shutting down") from None
-        raise
-    except sqlite3.Error:
-        log.exception("storage failure")
-        raise ApiError(GrpcCode.INTERNAL, "storage failure") from None
+    """Run a read-only storage call off the loop; storage failures become gRPC statuses."""
+    return await request.app[DISPATCHER_KEY].read(call)
 
 
 async def _read_request(request: web.Request, message_type: type[codec.M]) -> codec.M:
@@ -191,31 +219,9 @@ async def _publish(request: web.Request) -> web.Response:
     publish = await _read_request(request, api.PublishRequest)
     wallet = rules.authenticate(request.headers.get("Authorization"), request.app[CLOCK_KEY]())
     envelopes = rules.check_publish(publish, wallet)
-    durable = [e for e in envelopes if not rules.is_ephemeral(e.topic)]
-    storage = request.app[STORAGE_KEY]
-    new = (
-        await _in_storage_thread(request, functools.partial(storage.insert_new, durable))
-        if durable
-        else []
-    )
-    request.app[BROKER_KEY].publish(_to_relay(envelopes, new))
+    if envelopes:
+        await _commit_publish(request.app, envelopes)
     return _reply(request, api.PublishResponse(), {})
-
-
-def _to_relay(envelopes: Sequence[Envelope], new: Sequence[Envelope]) -> list[Envelope]:
-    """Envelopes to push to subscribers, in publish order: ephemeral ones and newly stored ones.
-
-    A repeated publish (an SDK retry) is not relayed again.
-    """
-    fresh = Counter(new)
-    relay: list[Envelope] = []
-    for envelope in envelopes:
-        if rules.is_ephemeral(envelope.topic):
-            relay.append(envelope)
-        elif fresh[envelope] > 0:
-            fresh[envelope] -= 1
-            relay.append(envelope)
-    return relay
 
 
 async def _query(request: web.Request) -> web.Response:
@@ -306,11 +312,12 @@ class NodeServer:
         port: int = 0,
         clock: Clock = time.time_ns,
         owns_storage: bool = False,
+        group_commit: bool = True,
     ) -> None:
         self.storage = storage
         self.host = host
         self.port = port
-        self.app = create_app(storage, clock=clock)
+        self.app = create_app(storage, clock=clock, group_commit=group_commit)
         self._owns_storage = owns_storage
         self._runner: web.AppRunner | None = None
         self.url: str | None = None
@@ -323,9 +330,18 @@ class NodeServer:
         host: str = "127.0.0.1",
         port: int = 0,
         clock: Clock = time.time_ns,
+        group_commit: bool = True,
     ) -> NodeServer:
-        """A node over a SQLite file (or ``":memory:"``) that it closes on ``stop()``."""
-        return cls(SqliteStorage(db_path), host=host, port=port, clock=clock, owns_storage=True)
+        """A node over a SQLite file (or ``":memory:"``) or a ``postgresql://`` URL, which it
+        closes on ``stop()``."""
+        return cls(
+            open_storage(db_path),
+            host=host,
+            port=port,
+            clock=clock,
+            owns_storage=True,
+            group_commit=group_commit,
+        )
 
     @property
     def broker(self) -> Broker:

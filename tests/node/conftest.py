@@ -1,11 +1,17 @@
-"""Fixtures of the node tests: real nodes on loopback ports over temp SQLite files, raw HTTP."""
+"""Fixtures of the node tests: real nodes on loopback ports, raw HTTP.
+
+Every test that takes ``node``, ``db_spec`` or ``storage_factory`` runs once per backend: a
+temp SQLite file, and a fresh database on the session's real PostgreSQL server
+(``tests/support/postgres.py``).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,15 +25,18 @@ from app.keyengine.bundles import PrivateKeyBundleV1
 from app.keyengine.prekeys import generate_identity
 from app.keyengine.wallets import RawKeySigner
 from app.xmtpnode.server import NodeServer
+from app.xmtpnode.storage import Storage, open_storage
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+BACKENDS = ("sqlite", "postgresql")
 
 
 @dataclass
 class Node:
     server: NodeServer
     url: str
-    db_path: Path
+    db: str
+    """The SQLite path or PostgreSQL URL behind the node."""
 
 
 @dataclass
@@ -56,13 +65,39 @@ def alice_token(alice: PrivateKeyBundleV1) -> str:
     return create_auth_token(alice)
 
 
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def db_spec(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """A new, empty store of ``backend``: a SQLite path or a PostgreSQL URL."""
+    if backend == "sqlite":
+        return str(tmp_path / "node.sqlite3")
+    return str(request.getfixturevalue("postgres_server").new_database())
+
+
+@pytest.fixture
+def storage_factory(db_spec: str) -> Iterator[Callable[[], Storage]]:
+    """Opens stores on ``db_spec`` (all closed after the test)."""
+    opened: list[Storage] = []
+
+    def open_one() -> Storage:
+        opened.append(open_storage(db_spec))
+        return opened[-1]
+
+    yield open_one
+    for storage in opened:
+        storage.close()
+
+
 @pytest_asyncio.fixture
-async def node(tmp_path: Path) -> AsyncIterator[Node]:
-    db_path = tmp_path / "node.sqlite3"
-    server = NodeServer.open(db_path)
+async def node(db_spec: str) -> AsyncIterator[Node]:
+    server = NodeServer.open(db_spec)
     url = await server.start()
     try:
-        yield Node(server, url, db_path)
+        yield Node(server, url, db_spec)
     finally:
         await server.stop()
 
@@ -75,6 +110,13 @@ async def http() -> AsyncIterator[aiohttp.ClientSession]:
 
 def b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
+
+
+def page_order(envelope: dict[str, Any]) -> tuple[int, bytes]:
+    """Where a JSON envelope sorts in query results: (timestamp, SHA-256(topic ‖ message))."""
+    message = base64.b64decode(envelope["message"])
+    digest = hashlib.sha256(envelope["contentTopic"].encode() + message).digest()
+    return int(envelope["timestampNs"]), digest
 
 
 def envelope_json(topic: str, timestamp_ns: int, message: bytes) -> dict[str, Any]:

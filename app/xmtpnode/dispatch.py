@@ -1,0 +1,164 @@
+"""How the server reaches its storage: off the event loop, publishes committed in groups.
+
+Storage calls block (SQLite, psycopg's sync API), so they run on threads: one writer thread and
+a few reader threads (one for SQLite, whose single connection serialises anyway).  Publishes
+use **group commit**: while the writer is busy with one transaction, the publishes arriving
+meanwhile wait together, and the next transaction commits all of them (bounded in count and
+bytes).  Nothing is acknowledged before the transaction holding it has committed.  If a group
+fails, each of its publishes is retried alone, so one bad publish cannot fail its neighbours.
+
+``group_commit=False`` keeps one transaction per publish (the benchmark's reference).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Final, TypeVar
+
+from app.xmtpnode.errors import ApiError, GrpcCode
+from app.xmtpnode.storage import Envelope, Storage, StorageClosed, StorageError
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+MAX_GROUP_PUBLISHES: Final = 512
+MAX_GROUP_BYTES: Final = 16 * 1024 * 1024
+_SHARED_READERS: Final = 4
+
+Keep = Callable[[Envelope], bool]
+_Outcome = list[Envelope] | BaseException
+
+
+class StorageDispatcher:
+    """Storage calls for one server: ``await commit(envelopes)``, ``await read(call)``."""
+
+    def __init__(self, storage: Storage, *, keep: Keep, group_commit: bool = True) -> None:
+        self.storage = storage
+        self.group_commit = group_commit
+        self._keep = keep
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="xmtpnode-write")
+        readers = _SHARED_READERS if storage.shared else 1
+        self._readers = ThreadPoolExecutor(readers, thread_name_prefix="xmtpnode-read")
+        self._pending: list[tuple[Sequence[Envelope], asyncio.Future[list[Envelope]]]] = []
+        self._flusher: asyncio.Task[None] | None = None
+        self._closed = False
+
+    async def commit(self, envelopes: Sequence[Envelope]) -> list[Envelope]:
+        """Store the kept ``envelopes`` of one publish; return what it relays (``commit``)."""
+        if self._closed:
+            raise _shutting_down()
+        if not self.storage.shared and not any(self._keep(e) for e in envelopes):
+            return list(envelopes)  # nothing to store, and no other process to tell
+        if not self.group_commit:
+            return await self._run(self._writer, self._commit_one, envelopes)
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[list[Envelope]] = loop.create_future()
+        self._pending.append((envelopes, future))
+        if self._flusher is None:
+            self._flusher = loop.create_task(self._flush())
+        with _api_errors():
+            # Shielded: a handler cancelled mid-publish does not cancel its share of the group.
+            return await asyncio.shield(future)
+
+    async def read(self, call: Callable[[], T]) -> T:
+        """Run a read-only storage call on a reader thread."""
+        if self._closed:
+            raise _shutting_down()
+        return await self._run(self._readers, call)
+
+    async def _run(self, executor: ThreadPoolExecutor, call: Callable[..., T], *args: object) -> T:
+        loop = asyncio.get_running_loop()
+        with _api_errors():
+            try:
+                return await loop.run_in_executor(executor, call, *args)
+            except RuntimeError as exc:  # executor already shut down
+                if "shutdown" in str(exc):
+                    raise _shutting_down() from None
+                raise
+
+    def _commit_one(self, envelopes: Sequence[Envelope]) -> list[Envelope]:
+        return self.storage.commit([envelopes], self._keep)[0]
+
+    async def _flush(self) -> None:
+        """Commit pending publishes group after group until none is waiting."""
+        loop = asyncio.get_running_loop()
+        try:
+            while self._pending:
+                group = self._take_group()
+                try:
+                    outcomes = await loop.run_in_executor(
+                        self._writer, self._commit_group, [e for e, _ in group]
+                    )
+                except RuntimeError as exc:  # executor shut down under us
+                    outcomes = [exc] * len(group)
+                for (_, future), outcome in zip(group, outcomes, strict=True):
+                    if future.done():
+                        continue
+                    if isinstance(outcome, BaseException):
+                        future.set_exception(outcome)
+                    else:
+                        future.set_result(outcome)
+        finally:
+            self._flusher = None
+
+    def _take_group(self) -> list[tuple[Sequence[Envelope], asyncio.Future[list[Envelope]]]]:
+        count, size = 0, 0
+        for envelopes, _ in self._pending:
+            size += sum(len(e.message) for e in envelopes)
+            if count and (count >= MAX_GROUP_PUBLISHES or size > MAX_GROUP_BYTES):
+                break
+            count += 1
+        group, self._pending = self._pending[:count], self._pending[count:]
+        return group
+
+    def _commit_group(self, publishes: list[Sequence[Envelope]]) -> list[_Outcome]:
+        """On the writer thread: one transaction for all, else one per publish."""
+        try:
+            return list(self.storage.commit(publishes, self._keep))
+        except StorageClosed as exc:
+            return [exc] * len(publishes)
+        except (StorageError, ValueError) as exc:
+            if len(publishes) == 1:
+                return [exc]
+            log.warning(
+                "group commit of %d publishes failed (%s); retrying one by one",
+                len(publishes),
+                exc,
+            )
+        outcomes: list[_Outcome] = []
+        for envelopes in publishes:
+            try:
+                outcomes.append(self.storage.commit([envelopes], self._keep)[0])
+            except (StorageError, ValueError) as exc:
+                outcomes.append(exc)
+        return outcomes
+
+    async def close(self) -> None:
+        """Finish the publishes already accepted, then stop the threads (storage stays open)."""
+        self._closed = True
+        flusher = self._flusher
+        if flusher is not None:
+            with contextlib.suppress(Exception):
+                await flusher
+        for executor in (self._writer, self._readers):
+            await asyncio.to_thread(executor.shutdown, wait=True)
+
+
+def _shutting_down() -> ApiError:
+    return ApiError(GrpcCode.UNAVAILABLE, "the node is shutting down")
+
+
+@contextlib.contextmanager
+def _api_errors() -> Iterator[None]:
+    """Storage failures as gRPC statuses: closed → UNAVAILABLE, anything else → INTERNAL."""
+    try:
+        yield
+    except StorageClosed:
+        raise _shutting_down() from None
+    except StorageError:
+        log.exception("storage failure")
+        raise ApiError(GrpcCode.INTERNAL, "storage failure") from None
