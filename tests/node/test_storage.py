@@ -275,3 +275,32 @@ def _cleared(storage_factory: Factory) -> Storage:
         with psycopg.connect(storage.url, autocommit=True) as conn:  # type: ignore[attr-defined]
             conn.execute("TRUNCATE envelopes")
     return storage
+
+
+def test_postgres_announces_commits_in_order_beyond_the_notify_limit(
+    postgres_server: PostgresServer,
+) -> None:
+    """3,000 ids need several NOTIFY payloads; a 1 MB message cannot be one; both arrive."""
+    url = postgres_server.new_database()
+    heard: list[Envelope] = []
+    done = threading.Event()
+    many = [Envelope(A, i, b"%d" % i) for i in range(3000)]
+    big = Envelope(B, 1, b"\x01" * 1_048_214)
+    relay_only = Envelope(B, 2, b"ephemeral " * 2000)
+
+    sentinel = Envelope(A, 10**6, b"last")
+
+    def announce(envelopes: list[Envelope]) -> None:
+        heard.extend(envelopes)
+        if heard[-1] == sentinel:
+            done.set()
+
+    with open_storage(url) as writer, open_storage(url) as reader:
+        listener = reader.listen(announce)
+        assert listener is not None
+        writer.commit([many[:1000], [big, relay_only], many[1000:]], keep=lambda e: e != relay_only)
+        writer.insert(many)  # all repeats: nothing new, nothing announced
+        writer.insert([sentinel])
+        assert done.wait(20)
+        listener.close()
+    assert heard == [*many[:1000], big, relay_only, *many[1000:], sentinel]
