@@ -53,6 +53,7 @@ MAX_NOTIFY_PAYLOAD: Final = 7900
 RELAY_ROW_LIFETIME_S: Final = 120
 _RELAY_CLEANUP_EVERY_S: Final = 30.0
 _POOL_OPEN_TIMEOUT_S: Final = 15.0
+_CONNECT_TIMEOUT_S: Final = 10
 
 _INSERT_DURABLE: Final = (
     "INSERT INTO envelopes (topic, timestamp_ns, message, digest)"
@@ -86,11 +87,18 @@ class PostgresStorage(Storage):
         self._last_cleanup = time.monotonic()
         self._listeners: list[PostgresListener] = []
         try:
+            # One direct connection first: an unreachable server or a refused login fails now,
+            # with PostgreSQL's reason, instead of after the pool's retries.
+            with psycopg.connect(url, connect_timeout=_CONNECT_TIMEOUT_S) as conn:
+                self._migrate(conn)
             self._pool.open(wait=True, timeout=_POOL_OPEN_TIMEOUT_S)
-            self._migrate()
         except psycopg_pool.PoolTimeout as exc:
             self._pool.close()
             raise StorageError(f"cannot connect to {redacted(url)}") from exc
+        except psycopg.OperationalError as exc:
+            self._pool.close()
+            reason = " ".join(str(exc).split()) or type(exc).__name__
+            raise StorageError(f"cannot connect to {redacted(url)}: {reason}") from exc
         except psycopg.Error as exc:
             self._pool.close()
             raise StorageError(f"cannot open {redacted(url)}: {exc}") from exc
@@ -98,8 +106,8 @@ class PostgresStorage(Storage):
             self._pool.close()
             raise
 
-    def _migrate(self) -> None:
-        with self._pool.connection() as conn:
+    def _migrate(self, conn: psycopg.Connection[Any]) -> None:
+        with conn.transaction():
             # One node at a time: processes starting together must not both apply a step.
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (POSTGRES_MIGRATION_LOCK,))
             conn.execute(POSTGRES_VERSION_TABLE)

@@ -52,19 +52,28 @@ def make_private_dir(directory: Path) -> None:
 
 
 def create_private_file(path: Path) -> None:
-    """Create ``path`` (and missing parent directories) readable by its owner only.
+    """Create ``path`` if missing (and missing parent directories) for its owner only.
 
-    Parents the node creates are 0700 and the file 0600; an existing database file is
-    tightened to 0600, with its WAL companions (SQLite gives those the file's mode anyway).
+    Parents the node creates are 0700 and the file 0600; SQLite gives its WAL companions the
+    file's mode.
     """
     if not path.parent.exists():
         path.parent.mkdir(parents=True, mode=0o700)
         path.parent.chmod(0o700)  # mkdir's mode is filtered through the umask
     fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
     os.close(fd)
+
+
+def tighten_database_files(path: Path) -> None:
+    """An existing node database (and its WAL companions) made 0600 if it was looser.
+
+    Only called once the file has proven to be a node database, never on any file a
+    mistyped path might name.
+    """
     for candidate in (path, *(path.with_name(path.name + s) for s in _SIDE_FILES)):
         with contextlib.suppress(FileNotFoundError):
-            if candidate.stat().st_mode & 0o077:
+            info = candidate.stat()
+            if info.st_uid == os.getuid() and info.st_mode & 0o077:
                 candidate.chmod(0o600)
 
 
@@ -90,7 +99,12 @@ class SqliteStorage(Storage):
         self._lock = threading.Lock()
         try:
             self._setup(conn)
+            if self.path != ":memory:":
+                tighten_database_files(Path(self.path))
         except sqlite3.Error as exc:
+            conn.close()
+            raise StorageError(f"cannot open {self.path}: {exc}") from exc
+        except OSError as exc:
             conn.close()
             raise StorageError(f"cannot open {self.path}: {exc}") from exc
         except BaseException:
