@@ -51,7 +51,18 @@ def run_node(
     line has been printed.  The storage is closed before returning.
     """
     db = os.fspath(default_db_path() if db_path is None else db_path)
-    return asyncio.run(_serve_until_signal(host, port, db, ready_callback, group_commit))
+    with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+        return runner.run(_serve_until_signal(host, port, db, ready_callback, group_commit))
+
+
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop where installed (Linux, macOS): it takes about a third less CPU per request
+    than the default loop (``make bench``); otherwise asyncio's own."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is a dependency on POSIX
+        return None
+    return uvloop.new_event_loop
 
 
 async def _serve_until_signal(

@@ -18,9 +18,14 @@ pytestmark = pytest.mark.interop
 REPO = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture
-def node(tmp_path: Path) -> Iterator[str]:
-    with EmbeddedNode(db_path=tmp_path / "node.sqlite3") as running:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def node(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    """Our node over a SQLite file, and over a fresh database of a real PostgreSQL server."""
+    if request.param == "sqlite":
+        db = str(tmp_path / "node.sqlite3")
+    else:
+        db = request.getfixturevalue("postgres_server").new_database()
+    with EmbeddedNode(db_path=db) as running:
         assert running.url is not None
         yield running.url
 
