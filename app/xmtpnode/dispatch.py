@@ -8,6 +8,10 @@ bytes).  Nothing is acknowledged before the transaction holding it has committed
 fails, each of its publishes is retried alone, so one bad publish cannot fail its neighbours.
 
 ``group_commit=False`` keeps one transaction per publish (the benchmark's reference).
+
+Once committed, a publish is relayed to the streams: directly to this process's broker, or,
+with a shared store (PostgreSQL, several node processes), through the store's announcements
+of every process's commits, so that every process's subscribers see one commit order.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Final, TypeVar
 
 from app.xmtpnode.errors import ApiError, GrpcCode
+from app.xmtpnode.pubsub import Broker
+from app.xmtpnode.relay import Relay
 from app.xmtpnode.storage import Envelope, Storage, StorageClosed, StorageError
 
 log = logging.getLogger(__name__)
@@ -30,11 +36,12 @@ MAX_GROUP_BYTES: Final = 16 * 1024 * 1024
 _SHARED_READERS: Final = 4
 
 Keep = Callable[[Envelope], bool]
-_Outcome = list[Envelope] | BaseException
+_Committed = tuple[list[Envelope], str]
+_Outcome = _Committed | BaseException
 
 
 class StorageDispatcher:
-    """Storage calls for one server: ``await commit(envelopes)``, ``await read(call)``."""
+    """Storage calls for one server: ``await publish(envelopes)``, ``await read(call)``."""
 
     def __init__(self, storage: Storage, *, keep: Keep, group_commit: bool = True) -> None:
         self.storage = storage
@@ -43,26 +50,43 @@ class StorageDispatcher:
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="xmtpnode-write")
         readers = _SHARED_READERS if storage.shared else 1
         self._readers = ThreadPoolExecutor(readers, thread_name_prefix="xmtpnode-read")
-        self._pending: list[tuple[Sequence[Envelope], asyncio.Future[list[Envelope]]]] = []
+        self._pending: list[tuple[Sequence[Envelope], asyncio.Future[_Committed]]] = []
         self._flusher: asyncio.Task[None] | None = None
         self._closed = False
+        self._relay: Relay | None = None
 
-    async def commit(self, envelopes: Sequence[Envelope]) -> list[Envelope]:
-        """Store the kept ``envelopes`` of one publish; return what it relays (``commit``)."""
+    async def start(self, broker: Broker) -> None:
+        """Relay committed publishes to ``broker`` (with a shared store: every process's)."""
+        self._relay = Relay(self.storage, broker)
+        await self._relay.start()
+
+    async def publish(self, envelopes: Sequence[Envelope]) -> None:
+        """Commit one publish (grouped with concurrent ones); return once it is relayed."""
+        relay, tag = await self.commit(envelopes)
+        if self._relay is not None:
+            await self._relay.committed(relay, tag)
+
+    async def commit(self, envelopes: Sequence[Envelope]) -> tuple[list[Envelope], str]:
+        """Store the kept ``envelopes`` of one publish; return what it relays (``commit``)
+        and the tag of the commit that announced it."""
         if self._closed:
             raise _shutting_down()
         if not self.storage.shared and not any(self._keep(e) for e in envelopes):
-            return list(envelopes)  # nothing to store, and no other process to tell
+            return list(envelopes), ""  # nothing to store, and no other process to tell
         if not self.group_commit:
-            return await self._run(self._writer, self._commit_one, envelopes)
+            tag = self._next_tag()
+            return await self._run(self._writer, self._commit_one, envelopes, tag), tag
         loop = asyncio.get_running_loop()
-        future: asyncio.Future[list[Envelope]] = loop.create_future()
+        future: asyncio.Future[_Committed] = loop.create_future()
         self._pending.append((envelopes, future))
         if self._flusher is None:
             self._flusher = loop.create_task(self._flush())
         with _api_errors():
             # Shielded: a handler cancelled mid-publish does not cancel its share of the group.
             return await asyncio.shield(future)
+
+    def _next_tag(self) -> str:
+        return "" if self._relay is None else self._relay.next_tag()
 
     async def read(self, call: Callable[[], T]) -> T:
         """Run a read-only storage call on a reader thread."""
@@ -80,8 +104,8 @@ class StorageDispatcher:
                     raise _shutting_down() from None
                 raise
 
-    def _commit_one(self, envelopes: Sequence[Envelope]) -> list[Envelope]:
-        return self.storage.commit([envelopes], self._keep)[0]
+    def _commit_one(self, envelopes: Sequence[Envelope], tag: str) -> list[Envelope]:
+        return self.storage.commit([envelopes], self._keep, tag)[0]
 
     async def _flush(self) -> None:
         """Commit pending publishes group after group until none is waiting."""
@@ -91,7 +115,7 @@ class StorageDispatcher:
                 group = self._take_group()
                 try:
                     outcomes = await loop.run_in_executor(
-                        self._writer, self._commit_group, [e for e, _ in group]
+                        self._writer, self._commit_group, [e for e, _ in group], self._next_tag()
                     )
                 except RuntimeError as exc:  # executor shut down under us
                     outcomes = [exc] * len(group)
@@ -105,7 +129,7 @@ class StorageDispatcher:
         finally:
             self._flusher = None
 
-    def _take_group(self) -> list[tuple[Sequence[Envelope], asyncio.Future[list[Envelope]]]]:
+    def _take_group(self) -> list[tuple[Sequence[Envelope], asyncio.Future[_Committed]]]:
         count, size = 0, 0
         for envelopes, _ in self._pending:
             size += sum(len(e.message) for e in envelopes)
@@ -115,10 +139,10 @@ class StorageDispatcher:
         group, self._pending = self._pending[:count], self._pending[count:]
         return group
 
-    def _commit_group(self, publishes: list[Sequence[Envelope]]) -> list[_Outcome]:
+    def _commit_group(self, publishes: list[Sequence[Envelope]], tag: str) -> list[_Outcome]:
         """On the writer thread: one transaction for all, else one per publish."""
         try:
-            return list(self.storage.commit(publishes, self._keep))
+            return [(relay, tag) for relay in self.storage.commit(publishes, self._keep, tag)]
         except StorageClosed as exc:
             return [exc] * len(publishes)
         except (StorageError, ValueError) as exc:
@@ -130,9 +154,10 @@ class StorageDispatcher:
                 exc,
             )
         outcomes: list[_Outcome] = []
-        for envelopes in publishes:
+        for number, envelopes in enumerate(publishes):
+            alone = f"{tag}.{number}" if tag else ""
             try:
-                outcomes.append(self.storage.commit([envelopes], self._keep)[0])
+                outcomes.append((self.storage.commit([envelopes], self._keep, alone)[0], alone))
             except (StorageError, ValueError) as exc:
                 outcomes.append(exc)
         return outcomes
@@ -146,6 +171,8 @@ class StorageDispatcher:
                 await flusher
         for executor in (self._writer, self._readers):
             await asyncio.to_thread(executor.shutdown, wait=True)
+        if self._relay is not None:
+            await self._relay.close()
 
 
 def _shutting_down() -> ApiError:

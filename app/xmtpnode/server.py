@@ -13,7 +13,6 @@ from every process, in commit order, instead of what this process wrote.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import os
@@ -30,7 +29,7 @@ from app.xmtpnode import codec, rules
 from app.xmtpnode.dispatch import StorageDispatcher
 from app.xmtpnode.errors import ApiError, GrpcCode
 from app.xmtpnode.pubsub import Broker, Subscription
-from app.xmtpnode.storage import Envelope, Listener, Storage, open_storage
+from app.xmtpnode.storage import Envelope, Storage, open_storage
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +45,6 @@ _DISCONNECT_POLL_S: Final = 1.0
 STORAGE_KEY: Final = web.AppKey("storage", Storage)
 BROKER_KEY: Final = web.AppKey("broker", Broker)
 DISPATCHER_KEY: Final = web.AppKey("dispatcher", StorageDispatcher)
-LISTENER_KEY: Final = web.AppKey("listener", Listener)
 CLOCK_KEY: Final = web.AppKey[Clock]("clock")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -76,7 +74,7 @@ def create_app(
     return app
 
 
-# --- storage wiring: the only place that knows how storage calls and announcements flow ----
+# --- storage wiring (all of it lives in ``dispatch``) ---------------------------------
 
 
 def _is_durable(envelope: Envelope) -> bool:
@@ -84,28 +82,7 @@ def _is_durable(envelope: Envelope) -> bool:
 
 
 async def _start_listening(app: web.Application) -> None:
-    """With a shared store, relay what every process commits (announced by the store)."""
-    storage, broker = app[STORAGE_KEY], app[BROKER_KEY]
-    if not storage.shared:
-        return
-    loop = asyncio.get_running_loop()
-
-    def announce(envelopes: list[Envelope]) -> None:
-        loop.call_soon_threadsafe(broker.publish, envelopes)
-
-    def lost() -> None:  # announcements may be missing: streams end, clients catch up
-        loop.call_soon_threadsafe(broker.end_streams)
-
-    listener = await asyncio.to_thread(storage.listen, announce, lambda: len(broker) > 0, lost)
-    if listener is not None:
-        app[LISTENER_KEY] = listener
-
-
-async def _commit_publish(app: web.Application, envelopes: list[Envelope]) -> None:
-    """Store a publish (grouped with concurrent ones) and relay it once committed."""
-    relay = await app[DISPATCHER_KEY].commit(envelopes)
-    if not app[STORAGE_KEY].shared:
-        app[BROKER_KEY].publish(relay)
+    await app[DISPATCHER_KEY].start(app[BROKER_KEY])
 
 
 async def _close_streams(app: web.Application) -> None:
@@ -114,11 +91,7 @@ async def _close_streams(app: web.Application) -> None:
 
 
 async def _stop_storage_threads(app: web.Application) -> None:
-    """Finish accepted publishes, stop listening, stop the storage threads."""
     await app[DISPATCHER_KEY].close()
-    listener = app.get(LISTENER_KEY)
-    if listener is not None:
-        await asyncio.to_thread(listener.close)
 
 
 # --- errors -------------------------------------------------------------------------------
@@ -220,7 +193,7 @@ async def _publish(request: web.Request) -> web.Response:
     wallet = rules.authenticate(request.headers.get("Authorization"), request.app[CLOCK_KEY]())
     envelopes = rules.check_publish(publish, wallet)
     if envelopes:
-        await _commit_publish(request.app, envelopes)
+        await request.app[DISPATCHER_KEY].publish(envelopes)
     return _reply(request, api.PublishResponse(), {})
 
 

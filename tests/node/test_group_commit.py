@@ -35,12 +35,15 @@ def _recording(base: type[SqliteStorage] | type[PostgresStorage]) -> type:
         groups: list[int]
 
         def commit(
-            self, publishes: Sequence[Sequence[Envelope]], keep: Callable[[Envelope], bool] = always
+            self,
+            publishes: Sequence[Sequence[Envelope]],
+            keep: Callable[[Envelope], bool] = always,
+            tag: str = "",
         ) -> list[list[Envelope]]:
             self.groups = [*getattr(self, "groups", []), len(publishes)]
             if any(e.message == POISON for p in publishes for e in p):
                 raise StorageError("injected failure")
-            result: list[list[Envelope]] = super().commit(publishes, keep)
+            result: list[list[Envelope]] = super().commit(publishes, keep, tag)
             return result
 
     return Recording

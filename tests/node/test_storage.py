@@ -283,6 +283,7 @@ def test_postgres_announces_commits_in_order_beyond_the_notify_limit(
     """3,000 ids need several NOTIFY payloads; a 1 MB message cannot be one; both arrive."""
     url = postgres_server.new_database()
     heard: list[Envelope] = []
+    tags_heard: list[str] = []
     done = threading.Event()
     many = [Envelope(A, i, b"%d" % i) for i in range(3000)]
     big = Envelope(B, 1, b"\x01" * 1_048_214)
@@ -290,17 +291,21 @@ def test_postgres_announces_commits_in_order_beyond_the_notify_limit(
 
     sentinel = Envelope(A, 10**6, b"last")
 
-    def announce(envelopes: list[Envelope]) -> None:
+    def announce(envelopes: list[Envelope], tags: list[str]) -> None:
         heard.extend(envelopes)
+        tags_heard.extend(tags)
         if heard[-1] == sentinel:
             done.set()
 
     with open_storage(url) as writer, open_storage(url) as reader:
         listener = reader.listen(announce)
         assert listener is not None
-        writer.commit([many[:1000], [big, relay_only], many[1000:]], keep=lambda e: e != relay_only)
+        writer.commit(
+            [many[:1000], [big, relay_only], many[1000:]], keep=lambda e: e != relay_only, tag="t1"
+        )
         writer.insert(many)  # all repeats: nothing new, nothing announced
-        writer.insert([sentinel])
+        writer.commit([[sentinel]], tag="t3")
         assert done.wait(20)
         listener.close()
     assert heard == [*many[:1000], big, relay_only, *many[1000:], sentinel]
+    assert tags_heard == ["t1", "t3"]  # once per announced commit, when it is complete

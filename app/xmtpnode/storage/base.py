@@ -79,8 +79,9 @@ class SchemaTooNew(StorageError):
     """The database was written by a newer node: refusing it keeps that node's data intact."""
 
 
-Announce = Callable[[list[Envelope]], None]
-"""Receives envelopes committed by any process sharing the store, in commit order."""
+Announce = Callable[[list[Envelope], list[str]], None]
+"""Receives envelopes committed by any process sharing the store, in commit order, and the
+tags (see ``Storage.commit``) of the commits whose announcement is complete with them."""
 
 
 class Listener(ABC):
@@ -137,14 +138,18 @@ class Storage(ABC):
 
     @abstractmethod
     def commit(
-        self, publishes: Sequence[Sequence[Envelope]], keep: Callable[[Envelope], bool] = always
+        self,
+        publishes: Sequence[Sequence[Envelope]],
+        keep: Callable[[Envelope], bool] = always,
+        tag: str = "",
     ) -> list[list[Envelope]]:
         """Store the ``keep`` envelopes of several publishes in one transaction (group commit).
 
         Returns, per publish, what it relays (``relayed``): new envelopes and those not kept.
         Duplicates (same topic, timestamp and message, also within and across the publishes)
         are skipped.  Either everything is committed or, on error, nothing is.  A shared store
-        announces the relayed envelopes inside the same transaction.
+        announces the relayed envelopes inside the same transaction, with ``tag`` (no ``|`` or
+        ``,``), so that the committing process can tell when its own announcement came back.
         """
 
     def insert_new(self, envelopes: Sequence[Envelope]) -> list[Envelope]:

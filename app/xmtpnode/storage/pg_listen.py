@@ -58,15 +58,17 @@ class PostgresListener(Listener):
                 if self._conn is None:
                     self._conn = self._connect()
                 conn = self._conn
-                handles = [
+                payloads = [
                     n.payload
                     for n in conn.notifies(timeout=_WAIT_S, stop_after=1)
-                    if n.channel == CHANNEL and n.payload
+                    if n.channel == CHANNEL and "|" in n.payload
                 ]
-                if handles and not self._stop.is_set() and self._wanted():
-                    envelopes = _fetch(conn, ",".join(handles).split(","))
-                    if envelopes:
-                        self._announce(envelopes)
+                if not payloads or self._stop.is_set():
+                    continue
+                tags = [p.partition("|")[0] for p in payloads]
+                handles = [h for p in payloads for h in p.partition("|")[2].split(",") if h]
+                envelopes = _fetch(conn, handles) if handles and self._wanted() else []
+                self._announce(envelopes, [t for t in tags if t])
             except psycopg.Error as exc:
                 if self._stop.is_set():
                     break

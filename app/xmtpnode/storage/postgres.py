@@ -6,7 +6,9 @@ PostgreSQL delivers the announcement to every listening process only if, and rig
 transaction commits, and in commit order.  NOTIFY payloads are limited to 8,000 bytes while a
 message may be 1 MB, so an announcement carries row ids ("d<id>" for stored envelopes, "e<id>"
 for ephemeral ones, kept a few minutes in an unlogged table) and listeners fetch the rows; long
-id lists are split over several NOTIFYs of the same transaction, which arrive in order.
+id lists are split over several NOTIFYs of the same transaction, which arrive in order; the
+last one carries the committer's tag (``prefix|ids``), so a process knows when its own commit
+has come back to it.
 """
 
 from __future__ import annotations
@@ -140,7 +142,10 @@ class PostgresStorage(Storage):
             raise StorageError(f"PostgreSQL: {exc}") from exc
 
     def commit(
-        self, publishes: Sequence[Sequence[Envelope]], keep: Callable[[Envelope], bool] = always
+        self,
+        publishes: Sequence[Sequence[Envelope]],
+        keep: Callable[[Envelope], bool] = always,
+        tag: str = "",
     ) -> list[list[Envelope]]:
         for envelopes in publishes:
             check_timestamps(envelopes)
@@ -151,7 +156,7 @@ class PostgresStorage(Storage):
                 for envelopes, row_ids in zip(publishes, ids, strict=True)
             ]
             handles = _relay_handles(conn, publishes, keep, ids)
-            for payload in _notify_payloads(handles):
+            for payload in _notify_payloads(handles, tag):
                 conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, payload))
             if time.monotonic() - self._last_cleanup > _RELAY_CLEANUP_EVERY_S:
                 self._last_cleanup = time.monotonic()
@@ -339,17 +344,17 @@ def _relay_handles(
     return handles
 
 
-def _notify_payloads(handles: Sequence[str]) -> list[str]:
-    """Comma-separated handles, split so that no payload exceeds ``MAX_NOTIFY_PAYLOAD``."""
-    payloads: list[str] = []
-    current: list[str] = []
-    size = 0
+def _notify_payloads(handles: Sequence[str], tag: str) -> list[str]:
+    """``prefix|handle,handle,…`` payloads of at most ``MAX_NOTIFY_PAYLOAD`` bytes; the last
+    one's prefix is ``tag``, the others' is empty (the tag marks the announcement complete)."""
+    budget = MAX_NOTIFY_PAYLOAD - len(tag) - 1
+    chunks: list[list[str]] = []
+    size = budget + 1
     for handle in handles:
-        if current and size + len(handle) + 1 > MAX_NOTIFY_PAYLOAD:
-            payloads.append(",".join(current))
-            current, size = [], 0
-        current.append(handle)
+        if size + len(handle) + 1 > budget:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(handle)
         size += len(handle) + 1
-    if current:
-        payloads.append(",".join(current))
-    return payloads
+    last = len(chunks) - 1
+    return [f"{tag if i == last else ''}|{','.join(chunk)}" for i, chunk in enumerate(chunks)]

@@ -160,7 +160,10 @@ class SqliteStorage(Storage):
                 raise
 
     def commit(
-        self, publishes: Sequence[Sequence[Envelope]], keep: Callable[[Envelope], bool] = always
+        self,
+        publishes: Sequence[Sequence[Envelope]],
+        keep: Callable[[Envelope], bool] = always,
+        tag: str = "",
     ) -> list[list[Envelope]]:
         for envelopes in publishes:
             check_timestamps(envelopes)
