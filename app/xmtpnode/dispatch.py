@@ -26,7 +26,13 @@ from typing import Final, TypeVar
 from app.xmtpnode.errors import ApiError, GrpcCode
 from app.xmtpnode.pubsub import Broker
 from app.xmtpnode.relay import Relay
-from app.xmtpnode.storage import Envelope, Storage, StorageClosed, StorageError
+from app.xmtpnode.storage import (
+    Envelope,
+    Storage,
+    StorageClosed,
+    StorageError,
+    StorageUnavailable,
+)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -181,11 +187,15 @@ def _shutting_down() -> ApiError:
 
 @contextlib.contextmanager
 def _api_errors() -> Iterator[None]:
-    """Storage failures as gRPC statuses: closed → UNAVAILABLE, anything else → INTERNAL."""
+    """Storage failures as gRPC statuses: closed or unreachable → UNAVAILABLE (503), anything
+    else → INTERNAL (500)."""
     try:
         yield
     except StorageClosed:
         raise _shutting_down() from None
+    except StorageUnavailable as exc:
+        log.warning("storage unavailable: %s", exc)
+        raise ApiError(GrpcCode.UNAVAILABLE, "storage unavailable") from None
     except StorageError:
         log.exception("storage failure")
         raise ApiError(GrpcCode.INTERNAL, "storage failure") from None

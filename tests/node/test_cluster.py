@@ -116,3 +116,35 @@ async def test_sigkill_during_load_loses_nothing_acknowledged(
     ]
     assert missing == [], f"{len(missing)} of {len(acknowledged)} acknowledged envelopes lost"
     assert len(stored) <= attempts
+
+
+@pytest.mark.asyncio
+async def test_database_outage_answers_503_and_the_node_recovers(
+    http: aiohttp.ClientSession, alice_token: str
+) -> None:
+    with PostgresServer() as server, NodeProcess(server.new_database()) as node:
+        before = envelope_json(TOPIC, T0, b"before")
+        assert (await publish(http, node.url, alice_token, before)).status == 200
+        async with subscribe(http, node.url, [TOPIC]) as stream:
+            server.halt()
+            down = await publish(http, node.url, alice_token, envelope_json(TOPIC, T0 + 1, b"x"))
+            assert (down.status, down.json["code"]) == (503, 14)
+            assert await stream.at_eof(15)  # announcements may be missed: the stream ends
+        server.run()
+        after = envelope_json(TOPIC, T0 + 2, b"after")
+        for _ in range(100):  # bounded: the pool reconnects within seconds
+            reply = await publish(http, node.url, alice_token, after)
+            if reply.status == 200:
+                break
+            await asyncio.sleep(0.2)
+        assert reply.status == 200, reply.text
+        async with subscribe(http, node.url, [TOPIC]) as stream:
+            last = envelope_json(TOPIC, T0 + 3, b"streams again")
+            for _ in range(50):  # the listener reconnects on its own schedule
+                assert (await publish(http, node.url, alice_token, last)).status == 200
+                try:
+                    assert await stream.next(1) == last
+                    break
+                except TimeoutError:
+                    continue
+        assert await _all_stored(http, node.url, [TOPIC]) == [before, after, last]

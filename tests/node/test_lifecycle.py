@@ -15,6 +15,7 @@ import pytest
 
 from app.xmtpnode import EmbeddedNode, serve
 from app.xmtpnode.storage import open_storage
+from app.xmtpnode.storage.sqlite import make_private_dir
 from tests.node.conftest import REPO_ROOT, envelope_json, publish, stored
 
 T0 = 1_700_000_000_000_000_000
@@ -155,3 +156,17 @@ def test_existing_database_is_tightened(tmp_path: Path) -> None:
     db_path.chmod(0o644)
     with EmbeddedNode(db_path=db_path):
         assert _mode(db_path) == 0o600
+
+
+def test_data_dirs_are_made_private(tmp_path: Path) -> None:
+    loose = tmp_path / "loose"
+    loose.mkdir(mode=0o755)
+    loose.chmod(0o755)
+    make_private_dir(loose)
+    make_private_dir(tmp_path / "new" / "data")
+    assert (_mode(loose), _mode(tmp_path / "new" / "data")) == (0o700, 0o700)
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o1777)  # like /tmp: not ours to tighten
+    make_private_dir(shared)
+    assert shared.stat().st_mode & 0o7777 == 0o1777

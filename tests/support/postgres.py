@@ -90,7 +90,15 @@ class PostgresServer:
             capture_output=True,
             timeout=START_TIMEOUT_S,
         )
+        self.run()
+
+    def run(self) -> None:
+        """Start the server on the existing data directory (after ``start`` and ``halt``)."""
+        bindir = _bin_dir()
+        data = self.root / "data"
         settings = [
+            "-p",
+            str(self.port),
             "-c",
             "listen_addresses=127.0.0.1",
             "-c",
@@ -109,19 +117,12 @@ class PostgresServer:
                 "-c",
                 "full_page_writes=off",
             ]
-        self._proc = subprocess.Popen(
-            [
-                *self._as_user,
-                str(bindir / "postgres"),
-                "-D",
-                str(data),
-                "-p",
-                str(self.port),
-                *settings,
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=open(self.root / "server.log", "wb"),
-        )
+        with open(self.root / "server.log", "ab") as log_file:
+            self._proc = subprocess.Popen(
+                [*self._as_user, str(bindir / "postgres"), "-D", str(data), *settings],
+                stdout=subprocess.DEVNULL,
+                stderr=log_file,
+            )
         deadline = time.monotonic() + START_TIMEOUT_S
         while True:
             try:
@@ -142,6 +143,12 @@ class PostgresServer:
         return self.url(name)
 
     def stop(self) -> None:
+        """Stop the server and remove its directory."""
+        self.halt()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def halt(self) -> None:
+        """Stop the server (fast shutdown), keeping its data for ``run``."""
         proc, self._proc = self._proc, None
         if proc is not None and proc.poll() is None:
             # The postmaster itself (runuser may not forward signals): SIGINT = fast shutdown.
@@ -154,7 +161,6 @@ class PostgresServer:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
-        shutil.rmtree(self.root, ignore_errors=True)
 
     def __enter__(self) -> PostgresServer:
         self.start()

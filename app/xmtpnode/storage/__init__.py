@@ -21,6 +21,7 @@ from app.xmtpnode.storage.base import (
     Storage,
     StorageClosed,
     StorageError,
+    StorageUnavailable,
     envelope_digest,
 )
 from app.xmtpnode.storage.sqlite import SqliteStorage
@@ -37,6 +38,7 @@ __all__ = [
     "Storage",
     "StorageClosed",
     "StorageError",
+    "StorageUnavailable",
     "describe",
     "envelope_digest",
     "is_postgres_url",

@@ -71,6 +71,11 @@ class StorageError(Exception):
     fault, so the node answers 500/503 and logs it."""
 
 
+class StorageUnavailable(StorageError):
+    """The database cannot be reached right now (server down, connections exhausted): the node
+    answers 503, which load balancers and SDKs treat as "try again"."""
+
+
 class StorageClosed(StorageError):
     """The storage was used after ``close()``."""
 

@@ -34,6 +34,7 @@ from app.xmtpnode.storage.base import (
     Storage,
     StorageClosed,
     StorageError,
+    StorageUnavailable,
     always,
     always_wanted,
     check_timestamps,
@@ -56,6 +57,8 @@ RELAY_ROW_LIFETIME_S: Final = 120
 _RELAY_CLEANUP_EVERY_S: Final = 30.0
 _POOL_OPEN_TIMEOUT_S: Final = 15.0
 _CONNECT_TIMEOUT_S: Final = 10
+_WAIT_S: Final = 5.0
+"""Longest wait for a pooled connection: with the server down, requests fail (503) by then."""
 
 _INSERT_DURABLE: Final = (
     "INSERT INTO envelopes (topic, timestamp_ns, message, digest)"
@@ -83,7 +86,7 @@ class PostgresStorage(Storage):
     def __init__(self, url: str, *, pool_size: int = 8) -> None:
         self.url = url
         self._pool = psycopg_pool.ConnectionPool(
-            url, min_size=1, max_size=pool_size, open=False, name="xmtpnode"
+            url, min_size=1, max_size=pool_size, open=False, name="xmtpnode", timeout=_WAIT_S
         )
         self._closed = False
         self._last_cleanup = time.monotonic()
@@ -138,6 +141,10 @@ class PostgresStorage(Storage):
                 yield conn
         except psycopg_pool.PoolClosed:
             raise StorageClosed("the envelope storage is closed") from None
+        except psycopg_pool.PoolTimeout as exc:
+            raise StorageUnavailable(f"no PostgreSQL connection: {exc}") from exc
+        except psycopg.OperationalError as exc:
+            raise StorageUnavailable(f"PostgreSQL: {' '.join(str(exc).split())}") from exc
         except psycopg.Error as exc:
             raise StorageError(f"PostgreSQL: {exc}") from exc
 
