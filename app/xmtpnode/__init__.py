@@ -15,7 +15,14 @@ speaking the same API as the reference node (xmtp-node-go behind grpc-gateway) â
 from app.xmtpnode.cli import run_node
 from app.xmtpnode.embedded import EmbeddedNode
 from app.xmtpnode.server import NodeServer, create_app, serve
-from app.xmtpnode.storage import Direction, Envelope, PageCursor, SqliteStorage, Storage
+from app.xmtpnode.storage import (
+    Direction,
+    Envelope,
+    PageCursor,
+    SqliteStorage,
+    Storage,
+    open_storage,
+)
 
 __all__ = [
     "Direction",
@@ -26,6 +33,7 @@ __all__ = [
     "SqliteStorage",
     "Storage",
     "create_app",
+    "open_storage",
     "run_node",
     "serve",
 ]

@@ -120,7 +120,6 @@ class SqliteStorage(Storage):
         conn.execute("PRAGMA synchronous = NORMAL")
         version = int(conn.execute("PRAGMA user_version").fetchone()[0])
         if version > len(SQLITE_STEPS):
-            conn.close()
             raise SchemaTooNew(
                 f"{self.path} was written by a newer node (schema {version}, this node knows"
                 f" up to {len(SQLITE_STEPS)})"
