@@ -74,8 +74,8 @@ class _EventPrinter:
 
 @contextmanager
 def _embedded_node(data_dir: Path) -> Any:
+    from app.keyengine.files import make_private_dir
     from app.xmtpnode.embedded import EmbeddedNode
-    from app.xmtpnode.storage.sqlite import make_private_dir
 
     make_private_dir(data_dir)  # the embedded node's database lives here: owner only
     node = EmbeddedNode(db_path=data_dir / "node.sqlite3")

@@ -8,6 +8,20 @@ import tempfile
 from pathlib import Path
 
 PRIVATE_FILE_MODE = 0o600
+PRIVATE_DIR_MODE = 0o700
+
+
+def make_private_dir(directory: Path) -> None:
+    """Create ``directory`` 0700, or tighten it to 0700 if it is ours and not shared.
+
+    ``mkdir``'s mode only applies to a directory it creates (and passes through the umask), so
+    an existing data directory is checked too; someone else's directory, or a sticky one like
+    ``/tmp``, is left as it is.
+    """
+    directory.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR_MODE)
+    info = directory.stat()
+    if info.st_uid == os.getuid() and not info.st_mode & 0o1000 and info.st_mode & 0o077:
+        directory.chmod(PRIVATE_DIR_MODE)
 
 
 def write_private_file(path: Path, data: bytes) -> None:

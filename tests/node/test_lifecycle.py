@@ -13,9 +13,9 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from app.keyengine.files import make_private_dir
 from app.xmtpnode import EmbeddedNode, serve
 from app.xmtpnode.storage import open_storage
-from app.xmtpnode.storage.sqlite import make_private_dir
 from tests.node.conftest import REPO_ROOT, envelope_json, publish, stored
 
 T0 = 1_700_000_000_000_000_000

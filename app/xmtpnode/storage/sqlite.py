@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Final
 
+from app.keyengine.files import make_private_dir
 from app.xmtpnode.storage.base import (
     Direction,
     Envelope,
@@ -40,26 +41,14 @@ _MAX_BOUND_TOPICS: Final = 500
 _SIDE_FILES: Final = ("-wal", "-shm", "-journal")
 
 
-def make_private_dir(directory: Path) -> None:
-    """Create ``directory`` 0700, or tighten it to 0700 if it is ours and not shared.
-
-    A directory of someone else, or a sticky one (``/tmp``), is left as it is.
-    """
-    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-    info = directory.stat()
-    if info.st_uid == os.getuid() and not info.st_mode & 0o1000 and info.st_mode & 0o077:
-        directory.chmod(0o700)
-
-
 def create_private_file(path: Path) -> None:
     """Create ``path`` if missing (and missing parent directories) for its owner only.
 
     Parents the node creates are 0700 and the file 0600; SQLite gives its WAL companions the
     file's mode.
     """
-    if not path.parent.exists():
-        path.parent.mkdir(parents=True, mode=0o700)
-        path.parent.chmod(0o700)  # mkdir's mode is filtered through the umask
+    if not path.parent.exists():  # an existing directory given by the operator is theirs
+        make_private_dir(path.parent)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
     os.close(fd)
 
