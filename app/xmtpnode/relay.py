@@ -38,6 +38,8 @@ class Relay:
         # Own announcements that came back before their waiters (oldest first, bounded).
         self._early: dict[str, None] = {}
         self._listener: Listener | None = None
+        # True while the listener reconnects: own announcements cannot come back then.
+        self._deaf = False
 
     def next_tag(self) -> str:
         """A tag naming one commit of this process (``Storage.commit``)."""
@@ -51,8 +53,8 @@ class Relay:
         def announce(envelopes: list[Envelope], tags: list[str]) -> None:
             loop.call_soon_threadsafe(self._announced, envelopes, tags)
 
-        def lost() -> None:
-            loop.call_soon_threadsafe(self._lost)
+        def lost(listening: bool) -> None:
+            loop.call_soon_threadsafe(self._lost, listening)
 
         self._listener = await asyncio.to_thread(
             self.storage.listen, announce, lambda: len(self.broker) > 0, lost
@@ -64,8 +66,8 @@ class Relay:
         if not self.storage.shared:
             self.broker.publish(relay)
             return
-        if not relay:
-            return  # nothing was announced
+        if not relay or self._deaf:
+            return  # nothing was announced, or nothing can be heard (streams were ended)
         if tag in self._early:  # kept: the other publishes of the same group look too
             return
         future = self._waiting.get(tag)
@@ -92,8 +94,9 @@ class Relay:
             elif not future.done():
                 future.set_result(None)
 
-    def _lost(self) -> None:
+    def _lost(self, listening: bool) -> None:
         """Announcements may be missing: end the streams (clients resubscribe and query)."""
+        self._deaf = not listening
         self.broker.end_streams()
         for future in self._waiting.values():
             if not future.done():
@@ -103,4 +106,4 @@ class Relay:
         listener, self._listener = self._listener, None
         if listener is not None:
             await asyncio.to_thread(listener.close)
-        self._lost()
+        self._lost(False)

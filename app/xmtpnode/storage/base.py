@@ -116,7 +116,7 @@ def always_wanted() -> bool:
     return True
 
 
-def nothing_lost() -> None:
+def nothing_lost(_listening: bool) -> None:
     return None
 
 
@@ -212,13 +212,14 @@ class Storage(ABC):
         self,
         announce: Announce,
         wanted: Callable[[], bool] = always_wanted,
-        lost: Callable[[], None] = nothing_lost,
+        lost: Callable[[bool], None] = nothing_lost,
     ) -> Listener | None:
         """Start receiving commit announcements (shared stores only; None otherwise).
 
         ``announce`` is called on another thread.  ``wanted`` says whether anyone on this
-        process subscribes (if not, announced rows are not fetched); ``lost`` is called when
-        announcements may have been missed (the connection dropped).
+        process subscribes (if not, announced rows are not fetched); ``lost(False)`` is called
+        when announcements may have been missed (the connection dropped), ``lost(True)`` once
+        listening again (commits made in between were not announced to this process).
         """
         return None
 

@@ -4,8 +4,9 @@ One thread per node process holds a dedicated connection that ``LISTEN``s; for e
 notifications it fetches the announced rows in one query per table and hands them over in
 announcement order, which is commit order.  While nobody subscribes on this process the rows
 are not fetched at all.  If the connection drops, announcements may have been missed: the
-``lost`` callback lets the server end its streams (clients resubscribe and query, as the
-protocol expects) before the listener reconnects.
+``lost`` callback (``lost(False)``) lets the server end its streams (clients resubscribe and
+query, as the protocol expects); once listening again (``lost(True)``) it ends the streams
+opened during the gap too, whose subscribers missed the commits made meanwhile.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ class PostgresListener(Listener):
         url: str,
         announce: Announce,
         wanted: Callable[[], bool],
-        lost: Callable[[], None] = lambda: None,
+        lost: Callable[[bool], None],
     ) -> None:
         self._url = url
         self._announce = announce
@@ -57,6 +58,8 @@ class PostgresListener(Listener):
             try:
                 if self._conn is None:
                     self._conn = self._connect()
+                    # Commits made while deaf were never heard: streams opened meanwhile end.
+                    self._lost(True)
                 conn = self._conn
                 payloads = [
                     n.payload
@@ -74,12 +77,12 @@ class PostgresListener(Listener):
                     break
                 log.warning("lost the PostgreSQL announcement channel (%s); reconnecting", exc)
                 self._drop_connection()
-                self._lost()
+                self._lost(False)
                 self._stop.wait(_RECONNECT_S)
             except Exception:
                 log.exception("announcement listener failed; reconnecting")
                 self._drop_connection()
-                self._lost()
+                self._lost(False)
                 self._stop.wait(_RECONNECT_S)
         self._drop_connection()
 

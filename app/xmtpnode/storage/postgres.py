@@ -275,7 +275,7 @@ class PostgresStorage(Storage):
         self,
         announce: Announce,
         wanted: Callable[[], bool] = always_wanted,
-        lost: Callable[[], None] = nothing_lost,
+        lost: Callable[[bool], None] = nothing_lost,
     ) -> Listener | None:
         if self._closed:
             raise StorageClosed("the envelope storage is closed")
