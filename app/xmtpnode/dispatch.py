@@ -60,6 +60,8 @@ class StorageDispatcher:
         self._flusher: asyncio.Task[None] | None = None
         self._closed = False
         self._relay: Relay | None = None
+        self.errors = 0
+        """Storage failures so far (for metrics)."""
 
     async def start(self, broker: Broker) -> None:
         """Relay committed publishes to ``broker`` (with a shared store: every process's)."""
@@ -87,12 +89,17 @@ class StorageDispatcher:
         self._pending.append((envelopes, future))
         if self._flusher is None:
             self._flusher = loop.create_task(self._flush())
-        with _api_errors():
+        with self._api_errors():
             # Shielded: a handler cancelled mid-publish does not cancel its share of the group.
             return await asyncio.shield(future)
 
     def _next_tag(self) -> str:
         return "" if self._relay is None else self._relay.next_tag()
+
+    async def ping(self) -> None:
+        """Health probe: a round trip to the database; raises ``ApiError`` (UNAVAILABLE or
+        INTERNAL) when the store does not answer."""
+        await self.read(self.storage.ping)
 
     async def read(self, call: Callable[[], T]) -> T:
         """Run a read-only storage call on a reader thread."""
@@ -102,7 +109,7 @@ class StorageDispatcher:
 
     async def _run(self, executor: ThreadPoolExecutor, call: Callable[..., T], *args: object) -> T:
         loop = asyncio.get_running_loop()
-        with _api_errors():
+        with self._api_errors():
             try:
                 return await loop.run_in_executor(executor, call, *args)
             except RuntimeError as exc:  # executor already shut down
@@ -168,6 +175,23 @@ class StorageDispatcher:
                 outcomes.append(exc)
         return outcomes
 
+    @contextlib.contextmanager
+    def _api_errors(self) -> Iterator[None]:
+        """Storage failures as gRPC statuses: closed or unreachable → UNAVAILABLE (503),
+        anything else → INTERNAL (500); each failure counted in ``errors``."""
+        try:
+            yield
+        except StorageClosed:
+            raise _shutting_down() from None
+        except StorageUnavailable as exc:
+            self.errors += 1
+            log.warning("storage unavailable: %s", exc)
+            raise ApiError(GrpcCode.UNAVAILABLE, "storage unavailable") from None
+        except StorageError:
+            self.errors += 1
+            log.exception("storage failure")
+            raise ApiError(GrpcCode.INTERNAL, "storage failure") from None
+
     async def close(self) -> None:
         """Finish the publishes already accepted, then stop the threads (storage stays open)."""
         self._closed = True
@@ -183,19 +207,3 @@ class StorageDispatcher:
 
 def _shutting_down() -> ApiError:
     return ApiError(GrpcCode.UNAVAILABLE, "the node is shutting down")
-
-
-@contextlib.contextmanager
-def _api_errors() -> Iterator[None]:
-    """Storage failures as gRPC statuses: closed or unreachable → UNAVAILABLE (503), anything
-    else → INTERNAL (500)."""
-    try:
-        yield
-    except StorageClosed:
-        raise _shutting_down() from None
-    except StorageUnavailable as exc:
-        log.warning("storage unavailable: %s", exc)
-        raise ApiError(GrpcCode.UNAVAILABLE, "storage unavailable") from None
-    except StorageError:
-        log.exception("storage failure")
-        raise ApiError(GrpcCode.INTERNAL, "storage failure") from None

@@ -16,8 +16,10 @@ import aiohttp
 import psycopg
 import pytest
 
+from app.xmtpnode.dispatch import StorageDispatcher
+from app.xmtpnode.errors import ApiError, GrpcCode
 from app.xmtpnode.server import NodeServer
-from app.xmtpnode.storage import Envelope, SqliteStorage, StorageError
+from app.xmtpnode.storage import Envelope, SqliteStorage, Storage, StorageError
 from app.xmtpnode.storage.base import always
 from app.xmtpnode.storage.postgres import PostgresStorage
 from tests.node.conftest import envelope_json, publish
@@ -110,3 +112,17 @@ async def test_concurrent_publishes_are_grouped_and_acknowledged_after_commit(
         assert storage.count() == 219
     finally:
         await node.stop()
+
+
+@pytest.mark.asyncio
+async def test_ping_reports_the_store(storage_factory: Callable[[], Storage]) -> None:
+    storage = storage_factory()
+    dispatcher = StorageDispatcher(storage, keep=always)
+    try:
+        await dispatcher.ping()
+        storage.close()
+        with pytest.raises(ApiError) as refused:
+            await dispatcher.ping()
+        assert refused.value.code is GrpcCode.UNAVAILABLE
+    finally:
+        await dispatcher.close()
