@@ -56,8 +56,8 @@ def run_node(
 
 
 def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
-    """uvloop where installed (Linux, macOS): it takes about a third less CPU per request
-    than the default loop (``make bench``); otherwise asyncio's own."""
+    """uvloop where installed (Linux, macOS), else asyncio's own loop.  Measured on the
+    development machine, uvloop cut the node's CPU time per publish by a quarter to a third."""
     try:
         import uvloop
     except ImportError:  # pragma: no cover - uvloop is a dependency on POSIX
