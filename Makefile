@@ -66,6 +66,16 @@ $(CHROMIUM_STAMP): $(STAMP)
 	fi
 	@touch $@
 
+PG_STAMP := $(VENV)/.postgresql-stamp
+# A real PostgreSQL server for the node tests and benchmarks (tests/support/postgres.py runs
+# initdb/postgres from it in a temp directory, as the postgres user when root).
+$(PG_STAMP): $(STAMP)
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+	  echo "installing PostgreSQL (apt)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	fi
+	@touch $@
+
 QT_STAMP := $(VENV)/.qt-deps-stamp
 # Shared libraries Qt's offscreen platform needs (present on desktops, not on minimal images).
 $(QT_STAMP): $(STAMP)
@@ -89,7 +99,7 @@ $(XVFB_STAMP): $(QT_STAMP)
 
 deps: $(STAMP)
 node-deps: $(JS_STAMP) $(WK_STAMP) $(ETHERS_STAMP) $(HARDHAT_STAMP)
-system-deps: $(SYS_STAMP) $(CHROMIUM_STAMP)
+system-deps: $(SYS_STAMP) $(PG_STAMP) $(CHROMIUM_STAMP)
 
 # --- everyday commands ----------------------------------------------------
 run: $(STAMP) $(QT_STAMP)
@@ -118,14 +128,14 @@ typecheck: $(STAMP)
 
 # Two invocations: the GUI tests (pytest-qt on a qasync loop) must not share a session with
 # pytest-asyncio; tests/gui/conftest.py skips that directory when pytest-asyncio is loaded.
-unit: $(STAMP) $(JS_STAMP) $(WK_STAMP) $(ETHERS_STAMP) $(HARDHAT_STAMP) $(SYS_STAMP) $(QT_STAMP) \
-	  $(CHROMIUM_STAMP)
+unit: $(STAMP) $(JS_STAMP) $(WK_STAMP) $(ETHERS_STAMP) $(HARDHAT_STAMP) $(SYS_STAMP) $(PG_STAMP) \
+	  $(QT_STAMP) $(CHROMIUM_STAMP)
 	$(PY) -m pytest -q
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q tests/gui -p no:asyncio -W ignore::pytest.PytestConfigWarning
 
 test: lint typecheck unit
 
-bench: $(STAMP) $(JS_STAMP)
+bench: $(STAMP) $(JS_STAMP) $(PG_STAMP)
 	$(PY) -m bench.run
 
 # Regenerate the protobuf modules (committed) from our .proto files.

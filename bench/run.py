@@ -81,13 +81,22 @@ def main() -> int:
         f"retrieval {report['login']['login_retrieve_ms']:.1f} ms"
     )
     node = network.measure_node()
-    report["node"] = {k: {m: round(x, 2) for m, x in v.items()} for k, v in node.items()}
-    print(f"{'node (own process)':<22}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}")
-    for name, figures in node.items():
-        print(
-            f"{name:<22}{figures['per_s']:>10.0f}{figures['p50_ms']:>10.2f}"
-            f"{figures['p99_ms']:>10.2f}"
-        )
+    report["node"] = {
+        scenario: {k: {m: round(x, 2) for m, x in v.items()} for k, v in levels.items()}
+        for scenario, levels in node.items()
+    }
+    print(f"{'node (own processes)':<46}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}")
+    for scenario, levels in node.items():
+        for name, figures in levels.items():
+            print(
+                f"{scenario + ' ' + name:<46}{figures['per_s']:>10.0f}"
+                f"{figures['p50_ms']:>10.2f}{figures['p99_ms']:>10.2f}"
+            )
+    report["node_targets"] = network.node_targets(node)
+    for target, (ok, text) in report["node_targets"].items():
+        print(f"node target {target}: {text} {'ok' if ok else 'MISSED'}")
+        if not ok:
+            failures.append(f"node {target}")
     report["keystore"] = keystore.measure()
     keystore.print_report(report["keystore"])
     failures += [name for name, row in report["keystore"].items() if not row["ok"]]

@@ -17,6 +17,7 @@ import pytest_asyncio
 from app.keyengine.network import XmtpClient
 from app.keyengine.wallets import RawKeySigner
 from tests.support.node import RunningNode
+from tests.support.postgres import postgres_server  # noqa: F401 - session fixture
 from tests.support.vectors import load_vectors
 
 

@@ -68,9 +68,10 @@ class _EventPrinter:
 
 @contextmanager
 def _embedded_node(data_dir: Path) -> Any:
+    from app.keyengine.files import make_private_dir
     from app.xmtpnode.embedded import EmbeddedNode
 
-    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    make_private_dir(data_dir)  # the embedded node's database lives here: owner only
     node = EmbeddedNode(db_path=data_dir / "node.sqlite3")
     url = node.start()
     try:
@@ -278,8 +279,21 @@ def _node_serve(args: argparse.Namespace) -> int:
         print(f"xmtp-keys node serve: {exc}", file=sys.stderr)
         return 2
 
-    db = Path(args.db) if args.db else data_dir_of(args) / "node.sqlite3"
-    return run_node(args.host, args.port, db, options=options, log_format=args.log_format)
+    db = args.db if args.db else data_dir_of(args) / "node.sqlite3"
+    return run_node(
+        args.host,
+        args.port,
+        db,
+        options=options,
+        log_format=args.log_format,
+        group_commit=args.group_commit,
+    )
+
+
+def _node_migrate(args: argparse.Namespace) -> int:
+    from app.xmtpnode.migrate import run_migrate
+
+    return run_migrate(args.source, args.target)
 
 
 def add_global_options(parser: argparse.ArgumentParser) -> None:
@@ -298,11 +312,22 @@ def add_commands(
     serve = node_commands.add_parser("serve", help="serve the XMTP message API v1 (REST)")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default loopback)")
     serve.add_argument("--port", type=int, default=5555, help="port (0 picks a free one)")
-    serve.add_argument("--db", metavar="PATH", help="SQLite file (default in the data dir)")
+    serve.add_argument(
+        "--db",
+        metavar="PATH-or-URL",
+        help="SQLite file (default in the data dir) or postgresql://user@host:port/dbname"
+        " (several node processes may share one PostgreSQL database)",
+    )
     from app.xmtpnode.cli import add_serve_options
 
     add_serve_options(serve)
     serve.set_defaults(handler=_node_serve)
+    migrate = node_commands.add_parser(
+        "migrate", help="copy a node's envelopes between SQLite and PostgreSQL (resumable)"
+    )
+    migrate.add_argument("--from", dest="source", required=True, metavar="PATH-or-URL")
+    migrate.add_argument("--to", dest="target", required=True, metavar="PATH-or-URL")
+    migrate.set_defaults(handler=_node_migrate)
 
     for name, handler, text in (
         ("login", _login, "unlock (or create) this wallet's XMTP identity"),

@@ -78,9 +78,16 @@ def validate_auth_token(
             f"token names wallet {auth_data.wallet_addr!r} but its identity key is "
             f"attested by {wallet}"
         )
-    now = time.time_ns() if now_ns is None else now_ns
-    if now - auth_data.created_ns > max_age_ns:
-        raise TokenExpired("token is older than allowed")
-    if auth_data.created_ns - now > _CLOCK_SKEW_NS:
-        raise TokenExpired("token is dated in the future")
+    check_token_age(auth_data.created_ns, now_ns=now_ns, max_age_ns=max_age_ns)
     return ValidatedToken(wallet, auth_data.created_ns, identity)
+
+
+def check_token_age(
+    created_ns: int, *, now_ns: int | None = None, max_age_ns: int = MAX_TOKEN_AGE_NS
+) -> None:
+    """Raise ``TokenExpired`` unless a token created at ``created_ns`` is still valid."""
+    now = time.time_ns() if now_ns is None else now_ns
+    if now - created_ns > max_age_ns:
+        raise TokenExpired("token is older than allowed")
+    if created_ns - now > _CLOCK_SKEW_NS:
+        raise TokenExpired("token is dated in the future")

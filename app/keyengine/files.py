@@ -15,10 +15,12 @@ TEMP_SUFFIX: Final = ".tmp"
 
 
 def make_private_dir(directory: Path) -> None:
-    """Create ``directory`` and any missing parent owner-only (0700).
+    """Create ``directory`` and any missing parent owner-only (0700), or tighten it to 0700.
 
-    ``Path.mkdir(parents=True, mode=...)`` gives the parents the default mode; here every
-    directory this call creates is 0700 from the start.
+    ``Path.mkdir(parents=True, mode=...)`` gives the parents the default mode (and passes
+    through the umask); here every directory this call creates is 0700 from the start.  An
+    existing directory is tightened when it is ours and not shared: someone else's directory,
+    or a sticky one like ``/tmp``, is left as it is.
     """
     missing: list[Path] = []
     current = directory
@@ -28,6 +30,9 @@ def make_private_dir(directory: Path) -> None:
     for path in reversed(missing):
         with contextlib.suppress(FileExistsError):
             path.mkdir(mode=PRIVATE_DIR_MODE)
+    info = directory.stat()
+    if info.st_uid == os.getuid() and not info.st_mode & 0o1000 and info.st_mode & 0o077:
+        directory.chmod(PRIVATE_DIR_MODE)
 
 
 def fsync_directory(directory: Path) -> None:

@@ -1,7 +1,9 @@
 """Command-line glue: run a node in the foreground until SIGINT/SIGTERM.
 
-``python -m app.xmtpnode [--host H] [--port P] [--db PATH] [serve options]``; ``xmtp-keys node
-serve`` takes the same options (``add_serve_options``) and calls ``run_node``.  The first line
+``python -m app.xmtpnode [--host H] [--port P] [--db PATH-or-URL] [serve options]``; ``xmtp-keys
+node serve`` takes the same options (``add_serve_options``) and calls ``run_node``.  ``--db
+postgresql://user@host:port/dbname`` stores in PostgreSQL, which several node processes may
+share.  The first line
 on stdout is exactly ``listening on http://HOST:PORT`` (with the real port when 0 was asked
 for) so that scripts and tests can wait for it and learn the port; everything else (logs, one
 JSON object per line with ``--log-format json``) goes to stderr.
@@ -18,7 +20,6 @@ import asyncio
 import logging
 import os
 import signal
-import sqlite3
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Final
@@ -29,6 +30,7 @@ from app.xmtpnode.limits import NodeLimits, parse_limit_setting
 from app.xmtpnode.logs import LOG_FORMATS, configure_logging, install_loop_error_handler
 from app.xmtpnode.ops import CorsPolicy
 from app.xmtpnode.server import NodeServer, ServeOptions
+from app.xmtpnode.storage import StorageError, describe, open_storage
 
 DEFAULT_HOST: Final = "127.0.0.1"
 DEFAULT_PORT: Final = 5555
@@ -68,6 +70,12 @@ def add_serve_options(parser: argparse.ArgumentParser) -> None:
         metavar="NAME=VALUE",
         help="change a limit (see README, Reliability), e.g. publishes_per_wallet_per_s=200",
     )
+    parser.add_argument(
+        "--no-group-commit",
+        dest="group_commit",
+        action="store_false",
+        help="commit each publish in its own transaction (slower; for comparison)",
+    )
 
 
 def serve_options(args: argparse.Namespace) -> ServeOptions:
@@ -88,22 +96,32 @@ def run_node(
     *,
     options: ServeOptions | None = None,
     log_format: str = "text",
+    group_commit: bool = True,
 ) -> int:
     """Serve until SIGINT/SIGTERM; print ``listening on <url>`` first; return an exit status.
 
+    ``db_path`` is a SQLite file (created 0600, missing directories 0700) or a PostgreSQL URL.
     ``ready_callback`` (if given) receives the base URL once the port is bound, after the
     line has been printed.  The storage is closed before returning.
     """
     configure_logging(log_format)
     memory.return_freed_memory_promptly()
-    if db_path is None:
-        path = default_db_path()
-        path.parent.mkdir(parents=True, exist_ok=True)  # first run: create the data directory
-    else:
-        path = Path(db_path)
-    return asyncio.run(
-        _serve_until_signal(host, port, str(path), ready_callback, options or ServeOptions())
+    db = os.fspath(default_db_path() if db_path is None else db_path)
+    serving = _serve_until_signal(
+        host, port, db, ready_callback, options or ServeOptions(), group_commit
     )
+    with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+        return runner.run(serving)
+
+
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop where installed (Linux, macOS), else asyncio's own loop.  Measured on the
+    development machine, uvloop cut the node's CPU time per publish by a quarter to a third."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is a dependency on POSIX
+        return None
+    return uvloop.new_event_loop
 
 
 async def _serve_until_signal(
@@ -112,6 +130,7 @@ async def _serve_until_signal(
     db_path: str,
     ready_callback: Callable[[str], None] | None,
     options: ServeOptions,
+    group_commit: bool,
 ) -> int:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -127,10 +146,18 @@ async def _serve_until_signal(
             except ValueError:
                 pass
     try:
-        node = NodeServer.open(db_path, host=host, port=port, options=options)
-    except sqlite3.Error as exc:
-        log.error("cannot open the node database %s: %s", db_path, exc)
+        storage = await asyncio.to_thread(open_storage, db_path)
+    except StorageError as exc:
+        log.error("cannot open the node database: %s", exc)
         return 1
+    node = NodeServer(
+        storage,
+        host=host,
+        port=port,
+        owns_storage=True,
+        options=options,
+        group_commit=group_commit,
+    )
     try:
         try:
             url = await node.start()
@@ -138,7 +165,7 @@ async def _serve_until_signal(
             log.error("cannot listen on %s:%s: %s", host, port, exc)
             return 1
         print(f"listening on {url}", flush=True)
-        log.info("storing envelopes in %s", db_path)
+        log.info("storing envelopes in %s", describe(db_path))
         log.info("limits: %s", node.parts.limits)
         if ready_callback is not None:
             ready_callback(url)
@@ -162,7 +189,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--port", type=int, default=DEFAULT_PORT, help="TCP port, 0 for any (default %(default)s)"
     )
     parser.add_argument(
-        "--db", default=None, help=f"SQLite file (default {default_db_path()}; ':memory:' allowed)"
+        "--db",
+        default=None,
+        metavar="PATH-or-URL",
+        help=f"SQLite file (default {default_db_path()}; ':memory:' allowed) or"
+        " postgresql://user@host:port/dbname",
     )
     add_serve_options(parser)
     args = parser.parse_args(argv)
@@ -171,5 +202,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:
         parser.error(str(exc))
     return run_node(
-        args.host, args.port, args.db, None, options=options, log_format=args.log_format
+        args.host,
+        args.port,
+        args.db,
+        None,
+        options=options,
+        log_format=args.log_format,
+        group_commit=args.group_commit,
     )

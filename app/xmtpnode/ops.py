@@ -82,12 +82,14 @@ def is_preflight(request: web.Request) -> bool:
     return request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers
 
 
-async def health_response(probe: Awaitable[object], shutting_down: bool) -> web.Response:
-    """200 when the store answered ``probe`` in time, 503 otherwise (or while stopping)."""
+async def health_response(
+    probe: Callable[[], Awaitable[object]], shutting_down: bool
+) -> web.Response:
+    """200 when the store answered ``probe()`` in time, 503 otherwise (or while stopping)."""
     if shutting_down:
         return _health(503, "stopping")
     try:
-        await asyncio.wait_for(probe, HEALTH_TIMEOUT_S)
+        await asyncio.wait_for(probe(), HEALTH_TIMEOUT_S)
     except Exception as exc:  # any failure of the store means "not healthy"
         return _health(503, f"store unavailable: {type(exc).__name__}")
     return _health(200, "ok")

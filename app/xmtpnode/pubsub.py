@@ -78,6 +78,12 @@ class Broker:
             if subscription.closed:
                 self._subscriptions.discard(subscription)
 
+    def end_streams(self) -> None:
+        """End every open stream but keep accepting new ones (live delivery had a gap)."""
+        for subscription in list(self._subscriptions):
+            subscription.close()
+        self._subscriptions.clear()
+
     def close(self) -> None:
         """End every open stream (server shutdown) and refuse new subscriptions."""
         self._closed = True

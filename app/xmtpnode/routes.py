@@ -8,9 +8,6 @@ the store in separate fair lanes.
 from __future__ import annotations
 
 import asyncio
-import functools
-from collections import Counter
-from collections.abc import Sequence
 from typing import Any
 
 from aiohttp import web
@@ -21,16 +18,14 @@ from app.xmtpnode import codec, ops, rules, streams
 from app.xmtpnode.context import (
     BROKER_KEY,
     CLOCK_KEY,
-    EXECUTOR_KEY,
+    DISPATCHER_KEY,
     PARTS_KEY,
     STORAGE_KEY,
     in_storage_thread,
 )
 from app.xmtpnode.errors import ApiError, GrpcCode, invalid_argument
 from app.xmtpnode.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
-from app.xmtpnode.storage import Direction, Envelope, Storage
-
-_HEALTH_TOPIC = "/xmtpnode/healthz"
+from app.xmtpnode.storage import Envelope, Storage
 
 
 def add_routes(app: web.Application) -> None:
@@ -116,29 +111,9 @@ async def publish(request: web.Request) -> web.Response:
         message = codec.decode_request(body, request.content_type, api.PublishRequest)
         envelopes = rules.check_publish(message, wallet)
         admission.admit_publish(wallet, envelopes)
-        durable = [e for e in envelopes if not rules.is_ephemeral(e.topic)]
-        storage = request.app[STORAGE_KEY]
-        new: list[Envelope] = []
-        if durable:
-            new = await in_storage_thread(request, functools.partial(storage.insert_new, durable))
-    request.app[BROKER_KEY].publish(_to_relay(envelopes, new))
+        if envelopes:
+            await request.app[DISPATCHER_KEY].publish(envelopes)
     return _reply(request, api.PublishResponse(), {})
-
-
-def _to_relay(envelopes: Sequence[Envelope], new: Sequence[Envelope]) -> list[Envelope]:
-    """Envelopes to push to subscribers, in publish order: ephemeral ones and newly stored ones.
-
-    A repeated publish (an SDK retry) is not relayed again.
-    """
-    fresh = Counter(new)
-    relay: list[Envelope] = []
-    for envelope in envelopes:
-        if rules.is_ephemeral(envelope.topic):
-            relay.append(envelope)
-        elif fresh[envelope] > 0:
-            fresh[envelope] -= 1
-            relay.append(envelope)
-    return relay
 
 
 async def query(request: web.Request) -> web.Response:
@@ -200,16 +175,8 @@ async def _stream(request: web.Request, topics: list[str] | None) -> web.StreamR
 
 async def healthz(request: web.Request) -> web.Response:
     """200 when the store answers a trivial query within two seconds; 503 otherwise."""
-    storage = request.app[STORAGE_KEY]
-    loop = asyncio.get_running_loop()
-
-    async def probe() -> object:
-        return await loop.run_in_executor(
-            request.app[EXECUTOR_KEY],
-            lambda: storage.query((_HEALTH_TOPIC,), 0, 0, 1, Direction.DESCENDING, None),
-        )
-
-    return await ops.health_response(probe(), request.app[PARTS_KEY].stopping)
+    dispatcher = request.app[DISPATCHER_KEY]
+    return await ops.health_response(dispatcher.ping, request.app[PARTS_KEY].stopping)
 
 
 async def metrics(request: web.Request) -> web.Response:

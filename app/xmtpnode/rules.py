@@ -12,12 +12,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from app.keyengine.authn import validate_auth_token
 from app.keyengine.errors import KeyEngineError, TokenExpired
 from app.keyengine.proto import message_api_pb2 as api
 from app.keyengine.topics import PREFIX, topic_category
 from app.xmtpnode.errors import invalid_argument, permission_denied, unauthenticated
 from app.xmtpnode.storage import MAX_SQLITE_INTEGER, Direction, Envelope, PageCursor
+from app.xmtpnode.tokens import VALIDATED_TOKENS
 
 MAX_TOPIC_BYTES: Final = 300
 MAX_MESSAGE_BYTES: Final = 1_048_214
@@ -49,7 +49,7 @@ def authenticate(authorization: str | None, now_ns: int) -> str:
     if scheme.lower() != "bearer" or not token:
         raise unauthenticated("authorization must be 'Bearer <token>'")
     try:
-        return validate_auth_token(token, now_ns=now_ns).wallet_address
+        return VALIDATED_TOKENS.validate(token, now_ns).wallet_address
     except TokenExpired as exc:
         raise unauthenticated(f"authorization token expired: {exc}") from None
     except KeyEngineError as exc:

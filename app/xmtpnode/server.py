@@ -7,9 +7,10 @@ for operators; CORS on every route.  Rules live in ``rules``, encoding in ``code
 in ``limits``/``admission``/``connections``/``streams``, storage behind the ``Storage``
 interface; this module wires them to aiohttp.
 
-SQLite calls are blocking, so they run on one dedicated storage thread per application: the
-event loop keeps serving streams while a query runs, and operations reach the database in the
-order they were issued (a query sent after a publish completed sees that publish).
+Storage calls block, so they run on threads (``dispatch``): publishes are committed in groups
+and acknowledged only once committed, so a query sent after a publish completed sees it.  With
+a shared store (PostgreSQL, several node processes) streams carry what the store announces
+from every process, in commit order, instead of what this process wrote.
 """
 
 from __future__ import annotations
@@ -22,31 +23,31 @@ import os
 import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Final
 
 from aiohttp import web
 
-from app.xmtpnode import codec, ops, routes, streams
+from app.xmtpnode import codec, ops, routes, rules, streams
 from app.xmtpnode.admission import Admission
 from app.xmtpnode.connections import ConnectionGuard, GuardedHandler, guard_of
 from app.xmtpnode.context import (
     BROKER_KEY,
     CLOCK_KEY,
-    EXECUTOR_KEY,
+    DISPATCHER_KEY,
     PARTS_KEY,
     STORAGE_KEY,
     Clock,
     NodeParts,
 )
+from app.xmtpnode.dispatch import StorageDispatcher
 from app.xmtpnode.errors import ApiError, GrpcCode
 from app.xmtpnode.fairness import LimitExceeded
 from app.xmtpnode.limits import NodeLimits
 from app.xmtpnode.logs import refusals_log
 from app.xmtpnode.metrics import NodeMetrics
 from app.xmtpnode.pubsub import Broker
-from app.xmtpnode.storage import SqliteStorage, Storage
+from app.xmtpnode.storage import Envelope, Storage, open_storage
 
 __all__ = ["Clock", "NodeServer", "ServeOptions", "create_app", "serve"]
 
@@ -72,11 +73,13 @@ def create_app(
     limits: NodeLimits | None = None,
     cors: ops.CorsPolicy | None = None,
     trusted_proxies: frozenset[str] = frozenset(),
+    group_commit: bool = True,
 ) -> web.Application:
     """The node as an aiohttp application over ``storage`` (which the caller keeps owning).
 
     ``clock`` (ns since the epoch) decides token expiry; tests can move it.  ``limits``
-    defaults to ``NodeLimits()`` fitted to this process's descriptor limit.
+    defaults to ``NodeLimits()`` fitted to this process's descriptor limit.  ``group_commit``
+    False commits each publish alone (benchmarks compare both).
     """
     fitted = (limits or NodeLimits()).fitted_to_descriptors()
     metrics = NodeMetrics()
@@ -86,7 +89,9 @@ def create_app(
     )
     app[STORAGE_KEY] = storage
     app[BROKER_KEY] = Broker()
-    app[EXECUTOR_KEY] = ThreadPoolExecutor(max_workers=1, thread_name_prefix="xmtpnode-storage")
+    app[DISPATCHER_KEY] = StorageDispatcher(
+        storage, keep=_is_durable, group_commit=group_commit, on_error=metrics.store_errors.inc
+    )
     app[CLOCK_KEY] = clock
     policy = cors or ops.CorsPolicy()
     app[PARTS_KEY] = NodeParts(
@@ -101,9 +106,18 @@ def create_app(
     )
     routes.add_routes(app)
     app.on_response_prepare.append(_decorate_response)
+    app.on_startup.append(_start_listening)
     app.on_shutdown.append(_close_streams)
-    app.on_cleanup.append(_stop_storage_thread)
+    app.on_cleanup.append(_stop_storage_threads)
     return app
+
+
+def _is_durable(envelope: Envelope) -> bool:
+    return not rules.is_ephemeral(envelope.topic)
+
+
+async def _start_listening(app: web.Application) -> None:
+    await app[DISPATCHER_KEY].start(app[BROKER_KEY])
 
 
 async def _decorate_response(request: web.Request, response: web.StreamResponse) -> None:
@@ -116,9 +130,9 @@ async def _close_streams(app: web.Application) -> None:
     app[BROKER_KEY].close()
 
 
-async def _stop_storage_thread(app: web.Application) -> None:
+async def _stop_storage_threads(app: web.Application) -> None:
     app[PARTS_KEY].guard.close()
-    await asyncio.to_thread(app[EXECUTOR_KEY].shutdown, wait=True)
+    await app[DISPATCHER_KEY].close()
 
 
 # --- middlewares --------------------------------------------------------------------------
@@ -216,6 +230,7 @@ class NodeServer:
         clock: Clock = time.time_ns,
         owns_storage: bool = False,
         options: ServeOptions | None = None,
+        group_commit: bool = True,
     ) -> None:
         self.storage = storage
         self.host = host
@@ -227,6 +242,7 @@ class NodeServer:
             limits=options.limits,
             cors=options.cors,
             trusted_proxies=options.trusted_proxies,
+            group_commit=group_commit,
         )
         self._owns_storage = owns_storage
         self._runner: web.AppRunner | None = None
@@ -242,10 +258,19 @@ class NodeServer:
         port: int = 0,
         clock: Clock = time.time_ns,
         options: ServeOptions | None = None,
+        group_commit: bool = True,
     ) -> NodeServer:
-        """A node over a SQLite file (or ``":memory:"``) that it closes on ``stop()``."""
-        storage = SqliteStorage(db_path)
-        return cls(storage, host=host, port=port, clock=clock, owns_storage=True, options=options)
+        """A node over a SQLite file (or ``":memory:"``) or a ``postgresql://`` URL, which it
+        closes on ``stop()``."""
+        return cls(
+            open_storage(db_path),
+            host=host,
+            port=port,
+            clock=clock,
+            owns_storage=True,
+            options=options,
+            group_commit=group_commit,
+        )
 
     @property
     def broker(self) -> Broker:

@@ -16,6 +16,14 @@ from tests.support.paths import REPO_ROOT
 pytestmark = pytest.mark.interop
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def node_db(tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """Our node over a SQLite file, and over a fresh database of a real PostgreSQL server."""
+    if request.param == "sqlite":
+        return str(tmp_path / "node.sqlite3")
+    return str(request.getfixturevalue("postgres_server").new_database())
+
+
 def keys_cli(node: str, data_dir: Path, *args: str, wallet_key: str | None = None) -> Any:
     """Run ``xmtp-keys --json`` against ``node``; return the final JSON line."""
     argv = [sys.executable, "-m", "app.cli", "--node", node, "--data-dir", str(data_dir), "--json"]

@@ -1,4 +1,5 @@
-"""Starting and stopping nodes: persistence, ``python -m app.xmtpnode``, the embedded node."""
+"""Starting and stopping nodes: persistence, ``python -m app.xmtpnode``, the embedded node,
+file permissions, on both backends."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from app.keyengine.files import make_private_dir
 from app.xmtpnode import EmbeddedNode, serve
+from app.xmtpnode.storage import open_storage
 from tests.support.message_api import envelope_json, publish, stored
 from tests.support.paths import REPO_ROOT
 
@@ -22,9 +25,9 @@ TOPIC = "/xmtp/0/m-" + "e" * 64 + "/proto"
 
 @pytest.mark.asyncio
 async def test_data_survives_a_restart(
-    tmp_path: Path, http: aiohttp.ClientSession, alice_token: str
+    db_spec: str, backend: str, http: aiohttp.ClientSession, alice_token: str
 ) -> None:
-    db_path = tmp_path / "node.sqlite3"
+    db_path = db_spec
     sent = [envelope_json(TOPIC, T0 + i, b"%d" % i) for i in range(3)]
     async with serve(port=0, db_path=db_path) as url:
         assert (await publish(http, url, alice_token, *sent)).status == 200
@@ -33,16 +36,17 @@ async def test_data_survives_a_restart(
         # Still de-duplicates against what the previous run stored.
         assert (await publish(http, url, alice_token, sent[0])).status == 200
         assert len(await stored(http, url, TOPIC)) == 3
-    with sqlite3.connect(db_path) as conn:
-        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    if backend == "sqlite":
+        with sqlite3.connect(db_path) as conn:
+            assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
 @pytest.mark.asyncio
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 async def test_module_entry_point(
-    tmp_path: Path, http: aiohttp.ClientSession, alice_token: str, signum: signal.Signals
+    db_spec: str, http: aiohttp.ClientSession, alice_token: str, signum: signal.Signals
 ) -> None:
-    db_path = tmp_path / "cli.sqlite3"
+    db_path = db_spec
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -72,14 +76,14 @@ async def test_module_entry_point(
         if proc.returncode is None:
             proc.kill()
             await proc.wait()
-    # The process closed its storage: the file opens cleanly and holds the envelope.
-    with sqlite3.connect(db_path) as conn:
-        assert conn.execute("SELECT count(*) FROM envelopes").fetchone()[0] == 1
+    # The process closed its storage: the store opens cleanly and holds the envelope.
+    with open_storage(db_path) as storage:
+        assert storage.count() == 1
 
 
 @pytest.mark.asyncio
-async def test_embedded_node(tmp_path: Path, http: aiohttp.ClientSession, alice_token: str) -> None:
-    db_path = tmp_path / "embedded.sqlite3"
+async def test_embedded_node(db_spec: str, http: aiohttp.ClientSession, alice_token: str) -> None:
+    db_path = db_spec
     with EmbeddedNode(db_path=db_path) as node:
         assert node.running
         assert node.url is not None
@@ -107,3 +111,63 @@ def test_embedded_node_reports_bind_errors(tmp_path: Path) -> None:
         with pytest.raises(OSError):
             second.start()
         assert not second.running
+
+
+def _mode(path: Path) -> int:
+    return path.stat().st_mode & 0o777
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("command", [["-m", "app.xmtpnode"], ["-m", "app.cli", "node", "serve"]])
+async def test_serve_creates_a_private_database(
+    tmp_path: Path, http: aiohttp.ClientSession, alice_token: str, command: list[str]
+) -> None:
+    db_path = tmp_path / "fresh" / "dir" / "node.sqlite3"
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        *command,
+        "--port",
+        "0",
+        "--db",
+        str(db_path),
+        cwd=REPO_ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    try:
+        assert proc.stdout is not None
+        url = (await asyncio.wait_for(proc.stdout.readline(), 20)).decode().split()[-1]
+        reply = await publish(http, url, alice_token, envelope_json(TOPIC, T0, b"x"))
+        assert reply.status == 200
+        assert _mode(db_path.parent) == 0o700
+        files = [
+            db_path,
+            db_path.with_name("node.sqlite3-wal"),
+            db_path.with_name("node.sqlite3-shm"),
+        ]
+        assert {f.name: _mode(f) for f in files} == {f.name: 0o600 for f in files}
+    finally:
+        proc.terminate()
+        await proc.wait()
+
+
+def test_existing_database_is_tightened(tmp_path: Path) -> None:
+    db_path = tmp_path / "loose.sqlite3"
+    db_path.touch(mode=0o644)
+    db_path.chmod(0o644)
+    with EmbeddedNode(db_path=db_path):
+        assert _mode(db_path) == 0o600
+
+
+def test_data_dirs_are_made_private(tmp_path: Path) -> None:
+    loose = tmp_path / "loose"
+    loose.mkdir(mode=0o755)
+    loose.chmod(0o755)
+    make_private_dir(loose)
+    make_private_dir(tmp_path / "new" / "data")
+    assert (_mode(loose), _mode(tmp_path / "new" / "data")) == (0o700, 0o700)
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o1777)  # like /tmp: not ours to tighten
+    make_private_dir(shared)
+    assert shared.stat().st_mode & 0o7777 == 0o1777

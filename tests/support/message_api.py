@@ -8,6 +8,7 @@ strings, messages in standard base64.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -71,3 +72,10 @@ async def stored(http: aiohttp.ClientSession, url: str, *topics: str) -> list[di
     body = {"contentTopics": list(topics), "pagingInfo": {"limit": 100}}
     envelopes: list[dict[str, Any]] = (await query(http, url, body))["envelopes"]
     return envelopes
+
+
+def page_order(envelope: dict[str, Any]) -> tuple[int, bytes]:
+    """Where a JSON envelope sorts in query results: (timestamp, SHA-256(topic ‖ message))."""
+    message = base64.b64decode(envelope["message"])
+    digest = hashlib.sha256(envelope["contentTopic"].encode() + message).digest()
+    return int(envelope["timestampNs"]), digest
