@@ -18,7 +18,7 @@ from app.keyengine.recipes import generate_identity
 from app.keyengine.topics import private_store_topic
 from app.keyengine.wallets import RawKeySigner
 from tests.support.message_api import envelope_json
-from tests.support.nodeproc import NodeProcess
+from tests.support.node_process import NodeProcess
 
 TOPIC = "/xmtp/0/m-" + "9" * 64 + "/proto"
 HUGE_INTEGER = "9" * 5_000
@@ -62,7 +62,7 @@ async def test_malformed_requests_answer_400_and_log_little(tmp_path: Path) -> N
         path: [t.replace("@T", TOPIC).replace("@N", HUGE_INTEGER) for t in cases]
         for path, cases in templates.items()
     }
-    with NodeProcess(tmp_path) as node:
+    with NodeProcess.in_dir(tmp_path) as node:
         async with aiohttp.ClientSession() as http:
             for path, cases in bodies.items():
                 for body in cases:
@@ -98,7 +98,7 @@ async def test_refusals_use_the_reference_texts(tmp_path: Path) -> None:
         (envelope_json("/" + "t" * 300, 1, b"x"), 400, 3, "topic length too big"),
         (envelope_json(TOPIC, 1, b"\0" * 1_048_215), 400, 3, "message too big"),
     ]  # fmt: skip
-    with NodeProcess(tmp_path) as node:
+    with NodeProcess.in_dir(tmp_path) as node:
         async with aiohttp.ClientSession() as http:
             for envelope, status, code, text in cases:
                 body = json.dumps({"envelopes": [envelope]})

@@ -14,7 +14,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from tests.support.nodeproc import NodeProcess
+from tests.support.node_process import NodeProcess
 
 FD_LIMIT = 1024
 IDLE_CONNECTIONS = 1_100
@@ -50,7 +50,7 @@ async def _timed_queries(url: str, count: int) -> list[float]:
 
 @pytest.mark.asyncio
 async def test_idle_connections_leave_queries_answering(tmp_path: Path) -> None:
-    with NodeProcess(tmp_path, fd_limit=FD_LIMIT) as node:
+    with NodeProcess.in_dir(tmp_path, fd_limit=FD_LIMIT) as node:
         sockets: list[socket.socket] = []
         try:
             for _ in range(2):  # two waves: the second arrives when the caps are reached
@@ -89,7 +89,7 @@ def _slowloris(url: str, interval_s: float, max_s: float) -> float:
 
 @pytest.mark.asyncio
 async def test_slowloris_is_cut_off_at_the_header_timeout(tmp_path: Path) -> None:
-    with NodeProcess(tmp_path, "--limit", "header_timeout_s=2") as node:
+    with NodeProcess.in_dir(tmp_path, "--limit", "header_timeout_s=2") as node:
         lasted = await asyncio.to_thread(_slowloris, node.url, 0.2, 15.0)
         assert 1.5 < lasted < 5.0
         # A silent connection goes the same way.

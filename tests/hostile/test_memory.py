@@ -20,7 +20,7 @@ from app.keyengine.authn import create_auth_token
 from app.keyengine.recipes import generate_identity
 from app.keyengine.wallets import RawKeySigner
 from tests.support.message_api import envelope_json
-from tests.support.nodeproc import NodeProcess
+from tests.support.node_process import NodeProcess
 
 EPHEMERAL = "/xmtp/0/mE-" + "7" * 64 + "/proto"
 MESSAGE_BYTES = 1_000_000
@@ -55,7 +55,7 @@ async def _tokens(count: int) -> list[str]:
 @pytest.mark.asyncio
 async def test_stalled_subscribers_stay_under_the_rss_ceiling(tmp_path: Path) -> None:
     tokens = await _tokens(3)  # 100 MB each: under the per-wallet hourly byte quota
-    with NodeProcess(tmp_path) as node:
+    with NodeProcess.in_dir(tmp_path) as node:
         async with aiohttp.ClientSession() as http:
             # Warm up the code paths once, then take the baseline.
             await _publish(http, node.url, tokens[0], 0)

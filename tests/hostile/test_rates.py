@@ -20,7 +20,7 @@ from app.keyengine.authn import create_auth_token
 from app.keyengine.recipes import generate_identity
 from app.keyengine.wallets import RawKeySigner
 from tests.support.message_api import envelope_json
-from tests.support.nodeproc import NodeProcess
+from tests.support.node_process import NodeProcess
 
 TOPIC = "/xmtp/0/m-" + "f" * 64 + "/proto"
 RESOURCE_EXHAUSTED = 8
@@ -45,7 +45,7 @@ async def test_a_flooding_wallet_is_refused_while_another_publishes(tmp_path: Pa
     flooder, victim = await _token(1), await _token(2)
     refused: list[Any] = []
     victim_statuses: list[int] = []
-    with NodeProcess(tmp_path) as node:
+    with NodeProcess.in_dir(tmp_path) as node:
         deadline = time.monotonic() + 30
         async with aiohttp.ClientSession() as http:
 
@@ -84,7 +84,7 @@ async def test_query_floods_cannot_starve_another_clients_publishes(tmp_path: Pa
     topics = [f"/xmtp/0/m-{i:064x}/proto" for i in range(1_000)]  # the per-query ceiling
     statuses: list[int] = []
     publish_seconds: list[float] = []
-    with NodeProcess(tmp_path) as node:
+    with NodeProcess.in_dir(tmp_path) as node:
         stop = asyncio.Event()
         flood_connector = aiohttp.TCPConnector(limit=0, local_addr=("127.0.0.2", 0))
         victim_connector = aiohttp.TCPConnector(local_addr=("127.0.0.3", 0))
@@ -133,7 +133,7 @@ async def test_forwarded_addresses_count_only_behind_a_trusted_proxy(
     args = ["--limit", "requests_per_address_per_s=1"]  # bursts of 10
     if trusted:
         args += ["--trust-proxy", "127.0.0.1"]
-    with NodeProcess(tmp_path, *args) as node:
+    with NodeProcess.in_dir(tmp_path, *args) as node:
         async with aiohttp.ClientSession() as http:
 
             async def query(client: str) -> int:

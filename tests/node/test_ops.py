@@ -16,7 +16,7 @@ from app.xmtpnode.ops import CorsPolicy
 from app.xmtpnode.server import ServeOptions
 from tests.support.message_api import envelope_json, post, publish
 from tests.support.node import RunningNode
-from tests.support.nodeproc import NodeProcess
+from tests.support.node_process import NodeProcess
 
 T0 = 1_700_000_000_000_000_000
 TOPIC = "/xmtp/0/m-" + "0" * 64 + "/proto"
@@ -110,7 +110,7 @@ async def test_sigterm_under_load_exits_0_and_loses_nothing_acknowledged(
 ) -> None:
     acknowledged: set[int] = set()
     db = str(tmp_path / "node.sqlite3")
-    with NodeProcess(tmp_path, "--log-format", "json", db=db) as node:
+    with NodeProcess(db, "--log-format", "json", log_path=tmp_path / "node.log") as node:
         async with aiohttp.ClientSession() as http:
             async with http.post(
                 node.url + "/message/v1/subscribe",
