@@ -185,4 +185,6 @@ def find_encrypted_bundle(readings: Sequence[Decoding]) -> EncryptedPrivateKeyBu
             raise CliError(
                 f"the input holds a {artefact.kind.value}, not an encrypted private key bundle"
             )
-    raise CliError("the input is not an encrypted private key bundle")
+    raise CliError(
+        "the input is not an encrypted private key bundle (the backup xmtp-keys export writes)"
+    )

@@ -82,9 +82,7 @@ def describe_failure(error: BaseException, args: argparse.Namespace | None) -> s
                 f"({PROJECT_ID_HINT})"
             )
         case RelayUnavailable():
-            return (
-                f"could not reach {_relay(args)}; check the internet connection, or the --relay URL"
-            )
+            return f"cannot reach {_relay(args)}; check the internet connection, or the --relay URL"
         case WalletRejected() | UserRejected():
             return "the wallet declined to sign; nothing was signed or changed"
         case RequestExpired():

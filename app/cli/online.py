@@ -21,11 +21,19 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from app.about import default_data_dir
+from app.cli.artefacts import find_encrypted_bundle
 from app.cli.exit_codes import EXIT_NEGATIVE, EXIT_OK
 from app.cli.failures import EMBEDDED_NODE, shown_url
 from app.cli.files import check_new_file, write_private_file
-from app.cli.inputs import read_input
-from app.cli.online_text import export_lines, identity_lines, invite_lines, lookup_lines
+from app.cli.inputs import decodings, read_input
+from app.cli.online_text import (
+    RESTORED,
+    ROTATED,
+    export_lines,
+    identity_lines,
+    invite_lines,
+    lookup_lines,
+)
 from app.cli.output import Report
 from app.cli.signers import check_signer_options, open_signer
 from app.cli.text import write_lines
@@ -69,7 +77,8 @@ class _EventPrinter:
             return
         message = event.message + (f" ({' and '.join(event.forms)})" if event.forms else "")
         if event.kind is EventKind.SIGN_REQUEST and event.request is not None:
-            sys.stderr.write(f"Signing with your wallet ({event.request.purpose.value}):\n")
+            purpose = event.request.purpose.value.replace("_", " ")
+            sys.stderr.write(f"Signing with your wallet ({purpose}):\n")
             for text_line in event.request.text.splitlines():
                 sys.stderr.write(f"    {text_line}\n")
         elif event.kind is EventKind.WARNING:
@@ -179,11 +188,11 @@ def _emit_result(
         write_lines(text())
 
 
-def _emit_identity(session: Session, identity: Identity, *, rotated: bool = False) -> None:
+def _emit_identity(session: Session, identity: Identity, done: str | None = None) -> None:
     kept = None if session.noted_where else session.flows.vault.where
 
     def text() -> list[str]:
-        return identity_lines(identity, session.node_shown, kept, rotated=rotated)
+        return identity_lines(identity, session.node_shown, kept, done=done)
 
     _emit_result(session, _identity_report(identity, session), text)
 
@@ -204,7 +213,7 @@ def _rotate(args: argparse.Namespace) -> int:
         combined = Identity(
             rotated.bundle, rotated.encrypted, identity.source, identity.signed + rotated.signed
         )
-        _emit_identity(session, combined, rotated=True)
+        _emit_identity(session, combined, ROTATED)
         return EXIT_OK
 
     return _run_signed(args, body)
@@ -284,11 +293,12 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _import(args: argparse.Namespace) -> int:
-    data = read_input(args.file)
+    # Checked before any node or wallet is touched; raw bytes, base64 or hex are accepted.
+    data = find_encrypted_bundle(decodings(read_input(args.file))).to_bytes()
 
     async def body(session: Session, signer: WalletSigner) -> int:
         identity = await session.flows.restore(signer, data)
-        _emit_identity(session, identity)
+        _emit_identity(session, identity, RESTORED)
         return EXIT_OK
 
     return _run_signed(args, body)

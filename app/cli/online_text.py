@@ -18,19 +18,30 @@ _SOURCES: Final = {
     "retrieved": "unlocked from the copy stored on the node",
 }
 _NS_PER_MS: Final = 1_000_000
+_CHECK_NAMES: Final = {
+    "contact_published": "contact published",
+    "wallet_signature": "wallet signature",
+    "pre_key_signature": "pre-key signature",
+}
+
+
+ROTATED: Final = "A new current pre-key was made and published; the old ones are kept."
+RESTORED: Final = "The backup was restored: its keys are stored and published on the node again."
 
 
 def identity_lines(
-    identity: Identity, node: str, keys_kept: str | None, *, rotated: bool = False
+    identity: Identity, node: str, keys_kept: str | None, *, done: str | None = None
 ) -> list[str]:
     """Who this is, where the keys came from and are kept, and the pre-keys (current marked).
 
-    ``keys_kept`` is ``None`` when a note has already said where the keys are kept.
+    ``keys_kept`` is ``None`` when a note has already said where the keys are kept; ``done``
+    is the sentence for what the command changed (``ROTATED``, ``RESTORED``).
     """
     bundle = identity.bundle
+    source = "from the backup" if done is RESTORED else _SOURCES.get(identity.source, "")
     pairs = [
         ("identity key", fingerprint(bundle.identity_key.public_key.point)),
-        ("keys", _SOURCES.get(identity.source, identity.source)),
+        ("keys", source or identity.source),
         ("node", node),
     ]
     if keys_kept is not None:
@@ -39,8 +50,8 @@ def identity_lines(
         (key.public_key.point, key.public_key.timestamp_ms * _NS_PER_MS) for key in bundle.pre_keys
     ]
     lines = [f"XMTP identity of {bundle.wallet_address}", *fields(pairs)]
-    if rotated:
-        lines.append("A new current pre-key was made and published; the old ones are kept.")
+    if done is not None:
+        lines.append(done)
     lines += [f"Pre-keys ({len(history)}), newest first:", *pre_key_rows(history)]
     if identity.signed:
         purposes = ", ".join(request.purpose.value.replace("_", " ") for request in identity.signed)
@@ -71,7 +82,7 @@ def lookup_lines(result: LookupResult) -> list[str]:
         *table(
             ("", "check", "detail"),
             [
-                ("ok" if link.ok else "FAILED", link.name.replace("_", " "), link.detail)
+                ("ok" if link.ok else "FAILED", _CHECK_NAMES.get(link.name, link.name), link.detail)
                 for link in result.links
             ],
         ),
