@@ -23,13 +23,23 @@ import pytest
 
 from app.cli.exit_codes import EXIT_CODE_OF_ERROR, EXIT_CODES_HELP, exit_code_of
 from app.cli.main import main
-from app.keyengine.bundles import PrivateKeyBundleV1
+from app.keyengine.bundles import PrivateKeyBundleV1, SignedPublicKeyBundle
 from app.keyengine.errors import InvalidBundle, WalletRejected
 from app.keyengine.fingerprints import key_fingerprint
-from app.keyengine.network import NetworkError, NodeRejected, NodeUnreachable
+from app.keyengine.flows import KeyFlows
+from app.keyengine.invitations import create_invitation
+from app.keyengine.network import (
+    Envelope,
+    NetworkError,
+    NodeRejected,
+    NodeUnreachable,
+    TokenSource,
+    XmtpClient,
+)
 from app.keyengine.prekeys import rotate_pre_key
 from app.keyengine.recipes import generate_identity
-from app.keyengine.vault import default_secret_store
+from app.keyengine.topics import invite_topic
+from app.keyengine.vault import Vault, default_secret_store
 from app.keyengine.wallets import RawKeySigner
 from app.keyengine.wallets.jsonrpc import RpcWalletUnreachable, SignatureRejected
 from app.keyengine.wallets.keystore import WrongPassword
@@ -243,6 +253,38 @@ def test_contact_published_once_per_publication_naming_its_form(
         "contact published",
     ]
     assert all(set(e) == {"event", "message", "topic"} for e in events)
+
+
+def test_invites_for_a_person(run: Run, node_url: str, key_file: Path, tmp_path: Path) -> None:
+    common = ("--node", node_url, "--data-dir", str(tmp_path / "data"))
+    wallet = ("--wallet-key-file", str(key_file))
+    code, out, err = run(*common, "invites", *wallet)
+    assert (code, out) == (0, f"No invitations for {WALLET}.\n"), err
+    peer_signer = RawKeySigner(bytes.fromhex("7a" * 32))
+    created = 1_900_000_000_000 * 1_000_000
+
+    async def invite() -> bytes:
+        peer = await generate_identity(peer_signer)
+        async with XmtpClient(node_url) as client:
+            found = await KeyFlows(client, Vault(tmp_path / "peer", None)).lookup(WALLET)
+            assert found.contact is not None
+            bundle = found.contact.key_bundle
+            assert isinstance(bundle, SignedPublicKeyBundle)
+            sealed, _ = create_invitation(peer, bundle, created)
+            envelope = Envelope(invite_topic(WALLET), created, sealed.to_bytes())
+            await client.publish([envelope], TokenSource(peer))
+        assert bundle.pre_key is not None
+        return bundle.pre_key.point
+
+    pre_key = asyncio.run(invite())
+    code, out, err = run(*common, "invites", *wallet)
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0] == f"1 invitation for {WALLET}:"
+    assert lines[1].split() == ["created", "with", "sealed", "to", "pre-key"]
+    row = lines[2].split(maxsplit=3)
+    assert ISO_LOCAL.fullmatch(row[0]) and row[1:3] == ["received", peer_signer.address]
+    assert row[3] == key_fingerprint(pre_key)
 
 
 # --- exit codes and error sentences -----------------------------------------------------------

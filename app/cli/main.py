@@ -43,6 +43,7 @@ from app.cli.artefacts import (
     keystore_report,
     private_bundle_report,
 )
+from app.cli.artefacts import report as artefact_report
 from app.cli.exit_codes import (
     EXIT_CODES_HELP,
     EXIT_INTERNAL,
@@ -106,7 +107,7 @@ def _inspect(args: argparse.Namespace) -> int:
         return _verdict_code(found)
     artefact, reading = find_artefact(readings)
     write_lines(artefact_lines(artefact, reading))
-    return _verdict_code(identify([reading]))
+    return _verdict_code(artefact_report(artefact))
 
 
 def _decrypt_bundle(args: argparse.Namespace) -> int:

@@ -362,7 +362,12 @@ def add_commands(
         add_json(sub)
         sub.set_defaults(handler=handler)
 
-    lookup = commands.add_parser("lookup", help="verify anyone's published keys")
+    lookup = commands.add_parser(
+        "lookup",
+        help="verify anyone's published keys",
+        description="Verify the keys ADDRESS published, link by link. Exit code 1 when it has "
+        "none, or none that hold.",
+    )
     lookup.add_argument("address", metavar="ADDRESS")
     add_json(lookup)
     lookup.set_defaults(handler=_lookup)
