@@ -45,6 +45,7 @@ from app.keyengine.wallets.jsonrpc import RpcWalletUnreachable, SignatureRejecte
 from app.keyengine.wallets.keystore import WrongPassword
 from app.walletconnect.errors import RelayRejected, RelayUnavailable, UserRejected
 from tests.support.rpc_wallet_stub import StubWallet, running_stub
+from tests.test_cli import ARTEFACTS
 
 WALLET_HEX = "5e" * 32
 WALLET = RawKeySigner(bytes.fromhex(WALLET_HEX)).address
@@ -151,6 +152,32 @@ def test_inspect_without_json_is_text_with_fingerprints_local_times_and_the_curr
     assert "Every signature holds." in out
     for key in (bundle.identity_key, *bundle.pre_keys):
         assert key.secret.hex() not in out
+
+
+def _public_keys(report: dict[str, Any]) -> list[str]:
+    """Every public key (hex) a JSON report names, nested reports included."""
+    found = [report[k] for k in ("identity_key", "prekey") if isinstance(report.get(k), str)]
+    for nested in ("sender", "recipient"):
+        if isinstance(report.get(nested), dict):
+            found += _public_keys(report[nested])
+    return found
+
+
+@pytest.mark.parametrize("name", list(ARTEFACTS))
+def test_inspect_text_of_every_artefact_agrees_with_its_json(
+    run: Run, tmp_path: Path, name: str
+) -> None:
+    path = tmp_path / "artefact"
+    path.write_bytes(ARTEFACTS[name][0])
+    json_code, out, _ = run("--json", "inspect", str(path))
+    report = json.loads(out)
+    code, text, err = run("inspect", str(path))
+    assert (code, err) == (json_code, "")
+    assert text.startswith("This is ") and ", read as raw bytes.\n" in text.splitlines()[0] + "\n"
+    for key in _public_keys(report):
+        assert key_fingerprint(bytes.fromhex(key)) in text
+        assert key not in text
+    assert ("NOT VALID:" in text) is bool(report["errors"])
 
 
 def test_inspect_bad_signature_is_said_in_words_with_exit_code_1(

@@ -84,9 +84,10 @@ def private_bundle_lines(artefact: PrivateBundleArtefact) -> list[str]:
 
 def _parties_lines(artefact: PartiesArtefact) -> list[str]:
     when = artefact.timestamp_ms * 1_000_000 if artefact.message_id else artefact.created_ns
-    lines = [f"  created {local_time(when)}"]
+    pairs = [("created", local_time(when))]
     if artefact.message_id:
-        lines.append(f"  id      {artefact.message_id}")
+        pairs.append(("id", artefact.message_id))
+    lines = fields(pairs)
     for role, verdict in (("Sender:", artefact.sender), ("Recipient:", artefact.recipient)):
         lines += [role, *_bundle_fields(verdict, "    ")]
     return [*lines, *verdict_line(artefact.errors)]
