@@ -113,7 +113,7 @@ async def _session(
     noted = holds_keys and secrets is None and not json_mode
     if noted:
         sys.stderr.write(f"note: private keys are kept {vault.where}\n")
-    shown = f"{shown_url(args.node)}" if args.node else f"{EMBEDDED_NODE} ({node_url})"
+    shown = shown_url(args.node) if args.node else f"{EMBEDDED_NODE} ({node_url})"
     async with XmtpClient(node_url) as client:
         printer = _EventPrinter(json_mode)
         flows = KeyFlows(client, vault, printer)
