@@ -41,7 +41,11 @@ from app.keyengine.recipes import generate_identity
 from app.keyengine.topics import invite_topic
 from app.keyengine.vault import Vault, default_secret_store
 from app.keyengine.wallets import RawKeySigner
-from app.keyengine.wallets.jsonrpc import RpcWalletUnreachable, SignatureRejected
+from app.keyengine.wallets.jsonrpc import (
+    RpcWalletUnreachable,
+    SignatureRejected,
+    SignatureTimedOut,
+)
 from app.keyengine.wallets.keystore import WrongPassword
 from app.walletconnect.errors import RelayRejected, RelayUnavailable, UserRejected
 from tests.support.rpc_wallet_stub import StubWallet, running_stub
@@ -401,6 +405,19 @@ def test_a_declined_signature_is_exit_code_4(
     assert [line["event"] for line in _json_lines(out)][-1] == "sign_request"
 
 
+def test_a_signature_never_given_is_exit_code_4(
+    run: Run, stub_wallet: StubWallet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The person walks away from the wallet: the request times out, nothing is signed."""
+    monkeypatch.setattr("app.keyengine.wallets.jsonrpc.SIGN_TIMEOUT", 0.5)
+    stub_wallet.answer = stub_wallet.hold
+    code, out, err = run("generate", "--rpc-wallet", stub_wallet.url)
+    assert (code, out) == (4, "")
+    assert _error(err) == (
+        "the wallet did not answer the signature request in time; nothing was changed"
+    )
+
+
 def test_a_wrong_password_and_keys_that_do_not_open_are_exit_code_5(
     run: Run, tmp_path: Path, key_file: Path
 ) -> None:
@@ -450,6 +467,7 @@ def test_import_of_a_file_that_is_no_backup_is_exit_code_2_before_any_node(
         (RelayUnavailable("x"), 3),
         (RelayRejected("x"), 2),
         (SignatureRejected("x"), 4),
+        (SignatureTimedOut("x"), 4),
         (WalletRejected("x"), 4),
         (UserRejected("x", 5000), 4),
         (WrongPassword("x"), 5),

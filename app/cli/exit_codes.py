@@ -15,7 +15,7 @@ from typing import Final
 from app.cli.output import CliError, KeysDoNotOpen
 from app.keyengine.errors import DecryptionFailed, KeyEngineError, WalletRejected, WrongWallet
 from app.keyengine.network import NetworkError
-from app.keyengine.wallets.jsonrpc import RpcWalletUnreachable
+from app.keyengine.wallets.jsonrpc import RpcWalletUnreachable, SignatureTimedOut
 from app.keyengine.wallets.keystore import WrongPassword
 from app.walletconnect.errors import (
     PairingExpired,
@@ -54,6 +54,7 @@ EXIT_CODE_OF_ERROR: Final[dict[type[BaseException], int]] = {
     WalletRejected: EXIT_DECLINED,
     UserRejected: EXIT_DECLINED,
     RequestExpired: EXIT_DECLINED,
+    SignatureTimedOut: EXIT_DECLINED,
     PairingExpired: EXIT_DECLINED,
     SessionDeleted: EXIT_DECLINED,
     # 5: a wrong password, or keys that do not open with this wallet

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from app.keyengine.errors import WalletRejected
 from app.keyengine.network import NetworkError, NodeRejected, NodeUnreachable
-from app.keyengine.wallets.jsonrpc import RpcWalletUnreachable
+from app.keyengine.wallets.jsonrpc import RpcWalletUnreachable, SignatureTimedOut
 from app.walletconnect.errors import (
     PairingExpired,
     RelayRejected,
@@ -85,7 +85,7 @@ def describe_failure(error: BaseException, args: argparse.Namespace | None) -> s
             return f"cannot reach {_relay(args)}; check the internet connection, or the --relay URL"
         case WalletRejected() | UserRejected():
             return "the wallet declined to sign; nothing was signed or changed"
-        case RequestExpired():
+        case RequestExpired() | SignatureTimedOut():
             return "the wallet did not answer the signature request in time; nothing was changed"
         case PairingExpired():
             return "no wallet approved the pairing before it expired; run the command again"
