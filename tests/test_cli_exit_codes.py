@@ -110,7 +110,7 @@ def test_a_declined_signature_is_exit_code_4(
     stub_wallet.answer = stub_wallet.decline
     code, out, err = run("generate", "--rpc-wallet", stub_wallet.url)
     assert (code, out) == (4, "")
-    assert error_of(err) == "the wallet declined to sign; nothing was signed or changed"
+    assert error_of(err) == "the wallet declined to sign; nothing was changed"
     code, out, err = run(
         "--data-dir", str(tmp_path), "--json", "login", "--rpc-wallet", stub_wallet.url
     )

@@ -84,7 +84,7 @@ def describe_failure(error: BaseException, args: argparse.Namespace | None) -> s
         case RelayUnavailable():
             return f"cannot reach {_relay(args)}; check the internet connection, or the --relay URL"
         case WalletRejected() | UserRejected():
-            return "the wallet declined to sign; nothing was signed or changed"
+            return "the wallet declined to sign; nothing was changed"
         case RequestExpired() | SignatureTimedOut():
             return "the wallet did not answer the signature request in time; nothing was changed"
         case PairingExpired():

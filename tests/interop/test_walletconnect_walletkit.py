@@ -256,7 +256,7 @@ async def test_cli_declined_signature_is_exit_code_4(
         assert await asyncio.wait_for(proc.wait(), 30) == 4
         err = (await proc.stderr.read()).decode()
         assert err.splitlines()[-1] == (
-            "xmtp-keys: error: the wallet declined to sign; nothing was signed or changed"
+            "xmtp-keys: error: the wallet declined to sign; nothing was changed"
         )
         async with XmtpClient(node) as client:
             assert await client.query(QuerySpec(contact_topic(wallet.address))) == []
