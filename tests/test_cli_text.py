@@ -17,14 +17,16 @@ from typing import Any
 
 import pytest
 
-from app.keyengine.bundles import PrivateKeyBundleV1, SignedPublicKeyBundle
+from app.keyengine.bundles import PrivateKeyBundleV1, PublicKeyBundle, SignedPublicKeyBundle
+from app.keyengine.contact import ContactBundle
 from app.keyengine.fingerprints import key_fingerprint
 from app.keyengine.flows import KeyFlows
 from app.keyengine.invitations import create_invitation
+from app.keyengine.keys import PrivateKey
 from app.keyengine.network import Envelope, TokenSource, XmtpClient
 from app.keyengine.prekeys import rotate_pre_key
 from app.keyengine.recipes import generate_identity
-from app.keyengine.topics import invite_topic
+from app.keyengine.topics import contact_topic, invite_topic
 from app.keyengine.vault import Vault, default_secret_store
 from app.keyengine.wallets import RawKeySigner
 from tests.support.cli import ISO_LOCAL, WALLET, WALLET_HEX, Run, json_lines, runner
@@ -187,6 +189,31 @@ def test_login_prekeys_and_lookup_for_a_person(
     code, out, err = run(*common, "lookup", stranger)
     assert (code, err) == (1, "")
     assert "has no XMTP keys on this node" in out
+
+
+def test_lookup_of_keys_that_do_not_hold_says_which_link_failed(
+    run: Run, node_url: str, tmp_path: Path
+) -> None:
+    """The wallet's only contact has a pre-key signed by a stranger: exit code 1, in words."""
+
+    async def publish_forged_contact() -> None:
+        bundle = await generate_identity(RawKeySigner(bytes.fromhex(WALLET_HEX)))
+        stranger = PrivateKey.generate(bundle.current_pre_key.timestamp_ms)
+        forged = PublicKeyBundle(
+            bundle.identity_key.public_key, stranger.sign_key(stranger.public_key.unsigned())
+        )
+        async with XmtpClient(node_url) as client:
+            contact = ContactBundle.v1(forged).to_bytes()
+            envelope = Envelope(contact_topic(WALLET), 1_900_000_000_000_000_000, contact)
+            await client.publish([envelope], TokenSource(bundle))
+
+    asyncio.run(publish_forged_contact())
+    code, out, err = run("--node", node_url, "--data-dir", str(tmp_path), "lookup", WALLET)
+    assert (code, err) == (1, "")
+    assert out.startswith(f"{WALLET} has INVALID XMTP keys (contact v1, published ")
+    assert re.search(r"^\s+ok\s+contact published\s+found on the node$", out, re.M)
+    assert re.search(r"^\s+ok\s+wallet signature\s+identity key attested by ", out, re.M)
+    assert re.search(r"^\s+FAILED\s+pre-key signature\s+", out, re.M)
 
 
 def test_the_keyring_note_only_where_private_keys_are_held(
