@@ -128,6 +128,7 @@ ENGINE_PUBLIC: frozenset[str] = frozenset(
         "app.keyengine.vault",  # the keyring stores
         "app.keyengine.files",  # owner-only atomic writes
         "app.keyengine.texts",  # the XMTP signature texts a prompt shows
+        "app.keyengine.fingerprints",  # the one short form of a key every front end shows
         "app.keyengine.topics",  # topic names (the node health probe)
         "app.keyengine.bundles",  # the values a front end holds and writes out
         "app.keyengine.contact",

@@ -58,15 +58,17 @@ def run(capsys: pytest.CaptureFixture[str]) -> Run:
     return _run
 
 
-def _report(run: Run, *argv: str) -> dict[str, Any]:
-    code, out, err = run(*argv)
-    assert (code, err) == (0, "")
+def _report(run: Run, *argv: str, code: int = 0) -> dict[str, Any]:
+    """The ``--json`` report of ``argv``; ``code``: the exit code expected (1: a negative
+    verdict)."""
+    exit_code, out, err = run(*argv, "--json")
+    assert (exit_code, err) == (code, "")
     report: dict[str, Any] = json.loads(out)
     return report
 
 
-def _assert_one_error_line(code: int, out: str, err: str) -> str:
-    assert code == 2
+def _assert_one_error_line(code: int, out: str, err: str, expected_code: int = 2) -> str:
+    assert code == expected_code
     assert out == ""
     assert err.endswith("\n")
     assert err.count("\n") == 1
@@ -241,7 +243,7 @@ def test_decrypt_bundle_with_another_wallet_fails_in_one_line(
 ) -> None:
     path = _write(tmp_path, "enc.b64", generated["encrypted_bundle"])
     code, out, err = run("decrypt-bundle", "--wallet-key-file", str(other_key_file), str(path))
-    message = _assert_one_error_line(code, out, err)
+    message = _assert_one_error_line(code, out, err, expected_code=5)
     assert "cannot decrypt" in message
     assert RawKeySigner(bytes.fromhex(OTHER_WALLET_HEX)).address in message
     assert OTHER_WALLET_HEX not in err
@@ -315,7 +317,9 @@ ARTEFACTS = _artefacts()
 @pytest.mark.parametrize("name", list(ARTEFACTS))
 def test_inspect_detects_each_type_from_raw_bytes(run: Run, tmp_path: Path, name: str) -> None:
     data, expected_type = ARTEFACTS[name]
-    report = _report(run, "inspect", str(_write(tmp_path, "artefact", data)))
+    # a legacy contact has no pre-key, so its chain cannot hold: a negative verdict
+    verdict = 1 if name == "legacy contact" else 0
+    report = _report(run, "inspect", str(_write(tmp_path, "artefact", data)), code=verdict)
     assert report["type"] == expected_type
     assert report["input_encoding"] == "raw"
     if "wrapped" in report:
@@ -378,14 +382,14 @@ def test_inspect_reports_broken_signatures_and_mismatched_keys(run: Run, tmp_pat
         bundle.identity_key,
         (stranger.with_public_key(bundle.current_pre_key.public_key),),
     )
-    report = _report(run, "inspect", str(_write(tmp_path, "a", mismatched.to_bytes())))
+    report = _report(run, "inspect", str(_write(tmp_path, "a", mismatched.to_bytes())), code=1)
     assert report["signatures_valid"] is False
     assert report["errors"] == ["current pre-key: the private key does not match its public key"]
     # a pre-key signed by a key other than the identity key
     forged = PublicKeyBundle(
         bundle.identity_key.public_key, stranger.sign_key(stranger.public_key.unsigned())
     )
-    report = _report(run, "inspect", str(_write(tmp_path, "b", forged.to_bytes())))
+    report = _report(run, "inspect", str(_write(tmp_path, "b", forged.to_bytes())), code=1)
     assert report["type"] == "public_key_bundle"
     assert report["wallet_address"] == bundle.wallet_address
     assert report["signatures_valid"] is False
@@ -421,7 +425,8 @@ def test_json_flag_before_or_after_the_command_gives_the_same_output(
     run: Run, tmp_path: Path
 ) -> None:
     path = str(_write(tmp_path, "c", ARTEFACTS["contact v1"][0]))
-    assert _report(run, "--json", "inspect", path) == _report(run, "inspect", "--json", path)
+    before, after = run("--json", "inspect", path), run("inspect", "--json", path)
+    assert before == after and before[0] == 0 and json.loads(before[1])["type"]
 
 
 # --- inspect: the repository's vectors ----------------------------------------------------------
@@ -471,7 +476,7 @@ def test_inspect_vector_contact_bundle_v2(run: Run, tmp_path: Path) -> None:
 def test_inspect_vector_raw_public_key_bundle_contact(run: Run, tmp_path: Path) -> None:
     vector = _VECTORS["contact-bundle-raw-publickeybundle"]
     path = _write(tmp_path, "c", bytes.fromhex(vector["data"]["envelope_message_hex"]))
-    report = _report(run, "inspect", str(path))
+    report = _report(run, "inspect", str(path), code=1)
     assert report["type"] == "contact_bundle_legacy"
     assert report["wallet_address"] == vector["data"]["expected_wallet_address"]
     assert report["identity_created_ns"] == int(vector["verified_here"]["identity_ts_ms"]) * 10**6
@@ -503,7 +508,8 @@ def test_inspect_vector_v2_messages(run: Run, tmp_path: Path, vector_id: str, fi
 @pytest.mark.parametrize("vector_id", ["auth-token-xmtpjs-1", "auth-token-xmtpjs-2"])
 def test_inspect_vector_auth_tokens_are_expired(run: Run, tmp_path: Path, vector_id: str) -> None:
     vector = _VECTORS[vector_id]
-    report = _report(run, "inspect", str(_write(tmp_path, "t", vector["data"]["token_base64"])))
+    token = str(_write(tmp_path, "t", vector["data"]["token_base64"]))
+    report = _report(run, "inspect", token, code=1)
     assert report["type"] == "auth_token"
     assert report["wallet_address"] == vector["verified_here"]["wallet_recovered"]
     assert report["created_ns"] == int(vector["verified_here"]["authdata_created_ns"])
@@ -672,7 +678,7 @@ def test_walletconnect_needs_a_project_id_and_a_reachable_relay(
     code, out, err = run(
         "generate", "--walletconnect", "--relay", "ws://127.0.0.1:1", "--project-id", "p"
     )
-    assert code == 2 and out == "" and "Traceback" not in err
+    assert code == 3 and out == "" and "Traceback" not in err
     last = err.splitlines()[-1]
     assert last.startswith(ERROR_PREFIX) and "relay" in last.lower()
 
@@ -726,22 +732,25 @@ def test_keyfile_errors_are_one_line(
 ) -> None:
     wrong = _write(tmp_path, "wrong.txt", "not it\n")
     cases = [
-        (("--keyfile", str(keystore_file), "--password-file", str(wrong)), "wrong password"),
+        (("--keyfile", str(keystore_file), "--password-file", str(wrong)), "wrong password", 5),
         (
             ("--keyfile", str(keystore_file), "--password-file", str(tmp_path / "nope")),
             "cannot read password file",
+            2,
         ),
         (
             ("--keyfile", str(tmp_path / "nope.json"), "--password-file", str(password_file)),
             "cannot read keystore",
+            2,
         ),
         (
             ("--keyfile", str(password_file), "--password-file", str(password_file)),
             "not a keystore file",
+            2,
         ),
     ]
-    for argv, expected in cases:
-        message = _assert_one_error_line(*run("generate", *argv))
+    for argv, expected, expected_code in cases:
+        message = _assert_one_error_line(*run("generate", *argv), expected_code=expected_code)
         assert expected in message
         assert KEYSTORE_PASSWORD not in message and WALLET_HEX not in message
 
@@ -793,7 +802,7 @@ def test_private_keys_never_appear_in_inspect_or_error_output(
         run("decrypt-bundle", "--wallet-key-file", str(key_file), str(tmp_path / "raw")),
     ]
     codes = [code for code, _, _ in outputs]
-    assert codes == [0, 0, 0, 0, 2, 2, 0, 2, 2]
+    assert codes == [0, 0, 0, 0, 2, 2, 0, 5, 2]
     for _, out, err in outputs:
         for secret in secrets:
             assert secret not in out
@@ -809,7 +818,7 @@ def test_console_script_entry_point(tmp_path: Path) -> None:
     vector = _VECTORS["contact-bundle-v2"]["data"]
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     done = subprocess.run(
-        [str(script), "inspect", "-"],
+        [str(script), "inspect", "-", "--json"],
         input=vector["envelope_message_hex"].encode(),
         capture_output=True,
         check=False,

@@ -69,7 +69,7 @@ def test_lookup_unknown_and_bad_addresses(
 ) -> None:
     common = ["--node", node_url, "--data-dir", str(tmp_path), "--json"]
     code, lines, _ = run(capsys, *common, "lookup", "0x" + "12" * 20)
-    assert code == 0 and lines[-1]["valid"] is False
+    assert code == 1 and lines[-1]["valid"] is False
     assert lines[-1]["errors"] == ["no contact published"]
     code, _, err = run(capsys, *common, "lookup", "0x1234")
     assert code == 2 and err.count("\n") == 1 and "not an Ethereum address" in err
@@ -89,6 +89,6 @@ def test_dead_node_is_one_line(
         "--wallet-key-file",
         str(key_file),
     )
-    assert code == 2
+    assert code == 3
     assert err.strip().startswith("xmtp-keys: error: cannot reach the XMTP node")
     assert "Traceback" not in err

@@ -24,6 +24,7 @@ from app.keyengine.artefacts import (
 )
 from app.keyengine.encrypted_bundle import EncryptedPrivateKeyBundle
 from app.keyengine.verdicts import BundleVerdict, created_ns
+from app.keyengine.wallets.keystore import KeystoreFile
 
 _V2_NOTE = "the sender's keys are inside the encrypted payload; only the header is shown"
 
@@ -133,16 +134,42 @@ def _encodings_tried(readings: Sequence[Decoding]) -> str:
     return ", ".join(names.get(reading.encoding, reading.encoding) for reading in readings)
 
 
-def identify(readings: Sequence[Decoding]) -> Report:
-    """Report on the first reading of the input that holds a known artefact."""
+def find_artefact(readings: Sequence[Decoding]) -> tuple[Artefact, Decoding]:
+    """The artefact of the first reading of the input that holds one, with that reading."""
     for reading in readings:
         artefact = detect(reading.data)
         if artefact is not None:
-            found = report(artefact)
-            return {"type": found["type"], "input_encoding": reading.encoding, **found}
+            return artefact, reading
     raise CliError(
         "the input is not an XMTP key artefact this tool recognises "
         f"(read as {_encodings_tried(readings)})"
+    )
+
+
+def identify(readings: Sequence[Decoding]) -> Report:
+    """Report on the first reading of the input that holds a known artefact."""
+    artefact, reading = find_artefact(readings)
+    found = report(artefact)
+    return {"type": found["type"], "input_encoding": reading.encoding, **found}
+
+
+def keystore_report(keystore: KeystoreFile, file: str) -> Report:
+    """``inspect`` of an Ethereum keystore: what it is and how to sign with it."""
+    return {
+        "type": "ethereum_keystore",
+        "input_encoding": "raw",
+        "wallet_address": keystore.address,
+        "kdf": keystore.kdf,
+        "usage": f"sign with this wallet: --keyfile {file}",
+        "errors": [] if keystore.problem is None else [keystore.problem],
+    }
+
+
+def is_negative(found: Report) -> bool:
+    """True when a report's verdict is negative: an error, or signatures that do not hold."""
+    return bool(found.get("errors")) or False in (
+        found.get("signatures_valid"),
+        found.get("valid"),
     )
 
 
@@ -158,4 +185,6 @@ def find_encrypted_bundle(readings: Sequence[Decoding]) -> EncryptedPrivateKeyBu
             raise CliError(
                 f"the input holds a {artefact.kind.value}, not an encrypted private key bundle"
             )
-    raise CliError("the input is not an encrypted private key bundle")
+    raise CliError(
+        "the input is not an encrypted private key bundle (the backup xmtp-keys export writes)"
+    )

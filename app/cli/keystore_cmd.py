@@ -76,7 +76,7 @@ def _serve(args: argparse.Namespace) -> int:
         return _serve_remembered(args, directory)
 
     async def go(url: str) -> int:
-        async with open_signer(args) as signer, node_session(args, url) as session:
+        async with open_signer(args) as signer, node_session(args, url, holds_keys=True) as session:
             identity = await session.flows.login(signer)
             keys = VaultBundle(session.flows.vault, identity.bundle)
             return await _serve_keys(args, keys, directory)

@@ -8,15 +8,18 @@ Offline commands (here)::
 
 and the commands that talk to a node (``app.cli.online``: login, rotate-prekey, prekeys,
 invites, lookup, export, import, node serve).  What an artefact is and whether it holds is the
-engine's verdict (``app.keyengine.artefacts``); ``app.cli.artefacts`` formats it as JSON.
+engine's verdict (``app.keyengine.artefacts``); ``app.cli.artefacts`` formats it as JSON and
+``app.cli.artefact_text`` as text for a person (the output without ``--json``).
 
 WALLET is one of ``--wallet-key-file F``, ``--keyfile F [--password-file P]``,
 ``--rpc-wallet URL [--account ADDR]`` or ``--walletconnect`` (see ``app.cli.signers``).
 
 Global options go before the command (``xmtp-keys --json inspect …``); ``--json`` is also
 accepted after it.  Every command is one ``_command`` function registered in ``build_parser``.
-Bad input of any kind ends with exit code 2 and one line ``xmtp-keys: error: …`` on stderr,
-never a traceback.  Private keys are printed only by ``generate --json``.
+Every failure ends with one line ``xmtp-keys: error: …`` on stderr (a sentence, without the
+words of the libraries underneath: ``app.cli.failures``), never a traceback, and an exit code
+that says what happened (``app.cli.exit_codes``, listed by ``--help``).  Private keys are
+printed only by ``generate --json``.
 """
 
 from __future__ import annotations
@@ -31,12 +34,31 @@ from typing import NoReturn
 
 from app.about import version
 from app.cli import online
-from app.cli.artefacts import find_encrypted_bundle, identify, private_bundle_report
+from app.cli.artefact_text import artefact_lines, keystore_lines, private_bundle_lines
+from app.cli.artefacts import (
+    find_artefact,
+    find_encrypted_bundle,
+    identify,
+    is_negative,
+    keystore_report,
+    private_bundle_report,
+)
+from app.cli.artefacts import report as artefact_report
+from app.cli.exit_codes import (
+    EXIT_CODES_HELP,
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    EXIT_NEGATIVE,
+    EXIT_OK,
+    exit_code_of,
+)
+from app.cli.failures import describe_failure
 from app.cli.files import PRIVATE_FILE_MODE, check_new_file, write_private_file
 from app.cli.inputs import decodings, read_input
 from app.cli.keystore_cmd import add_keystore_commands
-from app.cli.output import PROG, CliError, Report, print_error, print_json
+from app.cli.output import PROG, CliError, KeysDoNotOpen, Report, print_error, print_json
 from app.cli.signers import add_signer_options, check_signer_options, open_signer
+from app.cli.text import fingerprint, write_lines
 from app.keyengine.artefacts import private_bundle_artefact
 from app.keyengine.bundles import PrivateKeyBundleV1
 from app.keyengine.contact import contacts_of
@@ -46,12 +68,7 @@ from app.keyengine.recipes import decrypt_bundle, encrypt_bundle, generate_ident
 from app.keyengine.texts import SignatureRequest
 from app.keyengine.verdicts import opener_mismatch
 from app.keyengine.wallets import WalletSigner
-from app.walletconnect.errors import WalletConnectError
-
-EXIT_OK = 0
-EXIT_INTERNAL = 1
-EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130
+from app.keyengine.wallets.keystore import describe_keystore
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -70,9 +87,28 @@ def _b64(data: bytes) -> str:
 # --- commands --------------------------------------------------------------------------------
 
 
+def _verdict_code(report: Report) -> int:
+    return EXIT_NEGATIVE if is_negative(report) else EXIT_OK
+
+
 def _inspect(args: argparse.Namespace) -> int:
-    print_json(identify(decodings(read_input(args.file))))
-    return EXIT_OK
+    data = read_input(args.file)
+    keystore = describe_keystore(data, args.file)
+    if keystore is not None:
+        found = keystore_report(keystore, args.file)
+        if args.json:
+            print_json(found)
+        else:
+            write_lines(keystore_lines(keystore, args.file))
+        return _verdict_code(found)
+    readings = decodings(data)
+    if args.json:
+        found = identify(readings)
+        print_json(found)
+        return _verdict_code(found)
+    artefact, reading = find_artefact(readings)
+    write_lines(artefact_lines(artefact, reading))
+    return _verdict_code(artefact_report(artefact))
 
 
 def _decrypt_bundle(args: argparse.Namespace) -> int:
@@ -84,7 +120,7 @@ def _decrypt_bundle(args: argparse.Namespace) -> int:
             try:
                 return await decrypt_bundle(encrypted, signer), signer.address
             except DecryptionFailed:
-                raise CliError(
+                raise KeysDoNotOpen(
                     f"wallet {signer.address} cannot decrypt this bundle: it was encrypted by "
                     "another wallet, or it is damaged"
                 ) from None
@@ -102,8 +138,14 @@ def _decrypt_bundle(args: argparse.Namespace) -> int:
         errors = report["errors"]
         assert isinstance(errors, list)  # noqa: S101 - built by private_bundle_report
         errors.append(mismatch)
-    print_json(report)
-    return EXIT_OK
+    if args.json:
+        print_json(report)
+    else:
+        lines = private_bundle_lines(artefact)
+        if mismatch is not None:
+            lines.append(f"  - {mismatch}")
+        write_lines([f"Decrypted with wallet {address}: an XMTP private key bundle.", *lines])
+    return _verdict_code(report)
 
 
 async def _create_identity(
@@ -133,16 +175,21 @@ def _generate(args: argparse.Namespace) -> int:
     requests: list[SignatureRequest] = []
     bundle, encrypted = asyncio.run(_create_identity_with(args, requests))
     bundle.verify()
-    identity_key = bundle.identity_key.public_key.point.hex()
-    prekey = bundle.current_pre_key.public_key.point.hex()
+    identity_point = bundle.identity_key.public_key.point
+    prekey_point = bundle.current_pre_key.public_key.point
+    identity_key = identity_point.hex()
+    prekey = prekey_point.hex()
     if out is not None:
         write_private_file(out, bundle.to_bytes())
     if not args.json:
         lines = [
             f"New XMTP identity for wallet {bundle.wallet_address}",
-            f"  identity key  {identity_key}",
-            f"  pre-key       {prekey}",
-            "  signed with the wallet: " + ", ".join(r.purpose.value for r in requests),
+            f"  identity key  {fingerprint(identity_point)}",
+            f"                {identity_key}",
+            f"  pre-key       {fingerprint(prekey_point)}",
+            f"                {prekey}",
+            "  signed with the wallet: "
+            + ", ".join(r.purpose.value.replace("_", " ") for r in requests),
         ]
         if out is not None:
             lines.append(f"Private key bundle written to {out} (mode {PRIVATE_FILE_MODE:04o}).")
@@ -178,6 +225,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog=PROG,
         description="Create, decrypt and inspect XMTP (pre-MLS) keys with your own wallet.",
+        epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--json", action="store_true", help="print JSON (machine-readable)")
     parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
@@ -189,9 +238,9 @@ def build_parser() -> argparse.ArgumentParser:
             "inspect",
             _inspect,
             "decode any XMTP key artefact and check its signatures",
-            "Detect which XMTP artefact FILE holds (raw bytes, base64 or hex) and print its "
-            "public keys, recovered wallet and signature checks as JSON. "
-            "Private keys are never printed.",
+            "Detect which XMTP artefact FILE holds (raw bytes, base64 or hex) and show its "
+            "public keys, recovered wallet and signature checks (as JSON with --json). "
+            "Private keys are never printed. Exit code 1 when a signature does not hold.",
             "the artefact; - reads standard input",
         ),
         (
@@ -232,12 +281,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _os_error_message(exc: OSError) -> str:
-    reason = exc.strerror or type(exc).__name__
+    reason = exc.strerror or "the system refused the operation"
     return f"{exc.filename}: {reason}" if exc.filename else reason
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run ``xmtp-keys`` with ``argv`` (default ``sys.argv[1:]``); return the exit code."""
+    args: argparse.Namespace | None = None
     try:
         try:
             args = build_parser().parse_args(argv)
@@ -245,21 +295,19 @@ def main(argv: list[str] | None = None) -> int:
             return exc.code if isinstance(exc.code, int) else EXIT_OK
         handler: Command = args.handler
         return handler(args)
-    except CliError as exc:
-        print_error(str(exc))
-    except (KeyEngineError, WalletConnectError) as exc:
-        print_error(str(exc))
-    except OSError as exc:
-        print_error(_os_error_message(exc))
-    except ValueError as exc:
-        print_error(str(exc))
     except KeyboardInterrupt:
         print_error("interrupted")
         return EXIT_INTERRUPTED
     except Exception as exc:
-        print_error(f"internal error ({type(exc).__name__}); please report it")
-        return EXIT_INTERNAL
-    return EXIT_USAGE
+        code = exit_code_of(exc)
+        if code is None:
+            print_error(f"internal error ({type(exc).__name__}); please report it")
+            return EXIT_INTERNAL
+        if isinstance(exc, OSError) and not isinstance(exc, KeyEngineError):
+            print_error(_os_error_message(exc))
+        else:
+            print_error(describe_failure(exc, args))
+        return code
 
 
 if __name__ == "__main__":

@@ -2,7 +2,9 @@
 
 Without ``--node URL`` the node runs embedded in this process on a free loopback port, with its
 data under the user's data directory.  With ``--json`` stdout carries one JSON object per line:
-progress and signature events (``{"event": …}``) first, the command's result last.
+progress and signature events (``{"event": …}``) first, the command's result last.  Without it,
+events are plain lines on stderr and the result is text for a person (``app.cli.online_text``).
+A lookup that finds no valid keys ends with exit code 1 (``app.cli.exit_codes``).
 """
 
 from __future__ import annotations
@@ -16,12 +18,25 @@ from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from app.about import default_data_dir
+from app.cli.artefacts import find_encrypted_bundle
+from app.cli.exit_codes import EXIT_NEGATIVE, EXIT_OK
+from app.cli.failures import EMBEDDED_NODE, shown_url
 from app.cli.files import check_new_file, write_private_file
-from app.cli.inputs import read_input
-from app.cli.output import Report, print_json
+from app.cli.inputs import decodings, read_input
+from app.cli.online_text import (
+    RESTORED,
+    ROTATED,
+    export_lines,
+    identity_lines,
+    invite_lines,
+    lookup_lines,
+)
+from app.cli.output import Report
 from app.cli.signers import check_signer_options, open_signer
+from app.cli.text import write_lines
 from app.keyengine.flows import EventKind, FlowEvent, Identity, KeyFlows
 from app.keyengine.network import XmtpClient
 from app.keyengine.vault import Vault, default_secret_store
@@ -37,6 +52,10 @@ class Session:
     flows: KeyFlows
     node_url: str
     json_mode: bool
+    node_shown: str
+    """The node as the text output names it (the URL given, or the built-in node)."""
+    noted_where: bool = False
+    """True once a note on stderr has said where the private keys are kept."""
 
 
 class _EventPrinter:
@@ -56,14 +75,16 @@ class _EventPrinter:
             sys.stdout.write(json.dumps(line) + "\n")
             sys.stdout.flush()
             return
+        message = event.message + (f" ({' and '.join(event.forms)})" if event.forms else "")
         if event.kind is EventKind.SIGN_REQUEST and event.request is not None:
-            sys.stderr.write(f"Signing with your wallet ({event.request.purpose.value}):\n")
+            purpose = event.request.purpose.value.replace("_", " ")
+            sys.stderr.write(f"Signing with your wallet ({purpose}):\n")
             for text_line in event.request.text.splitlines():
                 sys.stderr.write(f"    {text_line}\n")
         elif event.kind is EventKind.WARNING:
-            sys.stderr.write(f"warning: {event.message}\n")
+            sys.stderr.write(f"warning: {message}\n")
         else:
-            sys.stderr.write(f"{event.message}\n")
+            sys.stderr.write(f"{message}\n")
 
 
 @contextmanager
@@ -86,23 +107,30 @@ def data_dir_of(args: argparse.Namespace) -> Path:
 
 
 @asynccontextmanager
-async def node_session(args: argparse.Namespace, node_url: str) -> AsyncIterator[Session]:
+async def node_session(
+    args: argparse.Namespace, node_url: str, *, holds_keys: bool
+) -> AsyncIterator[Session]:
+    """The flows on ``node_url``; ``holds_keys``: the command unlocks private keys, so a
+    person is told first when nothing on this machine will keep them."""
     data_dir = data_dir_of(args)
     json_mode = bool(getattr(args, "json", False))
     secrets = default_secret_store()
     vault = Vault(data_dir, secrets)
-    if secrets is None and not json_mode:
+    noted = holds_keys and secrets is None and not json_mode
+    if noted:
         sys.stderr.write(f"note: private keys are kept {vault.where}\n")
+    shown = shown_url(args.node) if args.node else f"{EMBEDDED_NODE} ({node_url})"
     async with XmtpClient(node_url) as client:
         printer = _EventPrinter(json_mode)
-        yield Session(KeyFlows(client, vault, printer), node_url, json_mode)
+        flows = KeyFlows(client, vault, printer)
+        yield Session(flows, node_url, json_mode, shown, noted)
 
 
 def _run(args: argparse.Namespace, body: Callable[[Session], Awaitable[T]]) -> T:
-    """Run ``body`` in a session against ``--node`` or an embedded node."""
+    """Run ``body`` in a session against ``--node`` or an embedded node (no wallet)."""
 
     async def go(url: str) -> T:
-        async with node_session(args, url) as session:
+        async with node_session(args, url, holds_keys=False) as session:
             return await body(session)
 
     return on_node(args, go)
@@ -128,7 +156,7 @@ def _run_signed(
     check_signer_options(args)
 
     async def go(url: str) -> T:
-        async with open_signer(args) as signer, node_session(args, url) as session:
+        async with open_signer(args) as signer, node_session(args, url, holds_keys=True) as session:
             return await body(session, signer)
 
     return on_node(args, go)
@@ -156,21 +184,30 @@ def _identity_report(identity: Identity, session: Session) -> Report:
     }
 
 
-def _emit_result(session: Session, report: Report | list[Report]) -> None:
+def _emit_result(
+    session: Session, report: Report | list[Report], text: Callable[[], list[str]]
+) -> None:
+    """The result: one JSON line with ``--json``, else the lines ``text`` makes."""
     if session.json_mode:
         sys.stdout.write(json.dumps(report) + "\n")
-    elif isinstance(report, list):
-        for item in report:
-            print_json(item)
     else:
-        print_json(report)
+        write_lines(text())
+
+
+def _emit_identity(session: Session, identity: Identity, done: str | None = None) -> None:
+    kept = None if session.noted_where else session.flows.vault.where
+
+    def text() -> list[str]:
+        return identity_lines(identity, session.node_shown, kept, done=done)
+
+    _emit_result(session, _identity_report(identity, session), text)
 
 
 def _login(args: argparse.Namespace) -> int:
     async def body(session: Session, signer: WalletSigner) -> int:
         identity = await session.flows.login(signer)
-        _emit_result(session, _identity_report(identity, session))
-        return 0
+        _emit_identity(session, identity)
+        return EXIT_OK
 
     return _run_signed(args, body)
 
@@ -182,8 +219,8 @@ def _rotate(args: argparse.Namespace) -> int:
         combined = Identity(
             rotated.bundle, rotated.encrypted, identity.source, identity.signed + rotated.signed
         )
-        _emit_result(session, _identity_report(combined, session))
-        return 0
+        _emit_identity(session, combined, ROTATED)
+        return EXIT_OK
 
     return _run_signed(args, body)
 
@@ -208,8 +245,8 @@ def _lookup(args: argparse.Namespace) -> int:
                 {"name": c.name, "ok": c.ok, "detail": c.detail} for c in result.verification.checks
             ],
         }
-        _emit_result(session, report)
-        return 0
+        _emit_result(session, report, lambda: lookup_lines(result))
+        return EXIT_OK if result.valid else EXIT_NEGATIVE
 
     return _run(args, body)
 
@@ -233,8 +270,9 @@ def _invites(args: argparse.Namespace) -> int:
                 }
                 for invite in report.invites
             ],
+            lambda: invite_lines(report, identity.wallet_address),
         )
-        return 0
+        return EXIT_OK
 
     return _run_signed(args, body)
 
@@ -253,19 +291,21 @@ def _export(args: argparse.Namespace) -> int:
                 "file": str(out),
                 "what": "encrypted private key bundle; only this wallet's signature opens it",
             },
+            lambda: export_lines(identity.wallet_address, str(out)),
         )
-        return 0
+        return EXIT_OK
 
     return _run_signed(args, body)
 
 
 def _import(args: argparse.Namespace) -> int:
-    data = read_input(args.file)
+    # Checked before any node or wallet is touched; raw bytes, base64 or hex are accepted.
+    data = find_encrypted_bundle(decodings(read_input(args.file))).to_bytes()
 
     async def body(session: Session, signer: WalletSigner) -> int:
         identity = await session.flows.restore(signer, data)
-        _emit_result(session, _identity_report(identity, session))
-        return 0
+        _emit_identity(session, identity, RESTORED)
+        return EXIT_OK
 
     return _run_signed(args, body)
 
@@ -296,8 +336,25 @@ def _node_migrate(args: argparse.Namespace) -> int:
     return run_migrate(args.source, args.target)
 
 
+def node_url(value: str) -> str:
+    """``--node``: an http(s) URL with a host, refused before anything starts otherwise."""
+    problem = argparse.ArgumentTypeError(
+        f"{shown_url(value)!r} is not an XMTP node URL (expected http://host:port)"
+    )
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        raise problem from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise problem
+    return value
+
+
 def add_global_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--node", metavar="URL", help="XMTP node to use (default: embedded)")
+    parser.add_argument(
+        "--node", metavar="URL", type=node_url, help="XMTP node to use (default: embedded)"
+    )
     parser.add_argument("--data-dir", metavar="DIR", help="where local state is kept")
 
 
@@ -340,7 +397,12 @@ def add_commands(
         add_json(sub)
         sub.set_defaults(handler=handler)
 
-    lookup = commands.add_parser("lookup", help="verify anyone's published keys")
+    lookup = commands.add_parser(
+        "lookup",
+        help="verify anyone's published keys",
+        description="Verify the keys ADDRESS published, link by link. Exit code 1 when it has "
+        "none, or none that hold.",
+    )
     lookup.add_argument("address", metavar="ADDRESS")
     add_json(lookup)
     lookup.set_defaults(handler=_lookup)

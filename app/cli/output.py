@@ -1,4 +1,7 @@
-"""How ``xmtp-keys`` talks back: JSON reports on stdout, one plain error line on stderr."""
+"""How ``xmtp-keys`` talks back: reports on stdout, one plain error line on stderr.
+
+With ``--json`` a report is JSON; without it, it is text for a person (``app.cli.text``).
+"""
 
 from __future__ import annotations
 
@@ -18,11 +21,15 @@ _LONG_HEX: Final = re.compile(r"(?:0x)?[0-9a-fA-F]{64,}")
 
 
 class CliError(Exception):
-    """A problem with the user's input or files, reported as one line and exit code 2."""
+    """A problem with the user's input or files, reported as one line (exit code 2)."""
+
+
+class KeysDoNotOpen(CliError):
+    """The wallet given does not open these keys (exit code 5, as a wrong password)."""
 
 
 def print_json(report: Report, stream: TextIO | None = None) -> None:
-    """Pretty-printed JSON, the output of every command (``--json`` or not)."""
+    """Pretty-printed JSON, the ``--json`` output of the offline commands."""
     out = sys.stdout if stream is None else stream
     out.write(json.dumps(report, indent=2) + "\n")
 

@@ -64,6 +64,14 @@ class FlowEvent:
     message: str
     request: SignatureRequest | None = None
     topic: str | None = None
+    forms: tuple[str, ...] = ()  # the contact forms ("v1", "v2") a publication carries
+
+
+def _contact_forms(data: bytes) -> tuple[str, ...]:
+    try:
+        return (ContactBundle.from_bytes(data).version.value,)
+    except KeyEngineError:
+        return ()
 
 
 EventSink = Callable[[FlowEvent], None]
@@ -280,11 +288,12 @@ class KeyFlows:
             envelope = Envelope(
                 topic, journal.contact_timestamps_ns[index], journal.contacts[index]
             )
-            self._emit(FlowEvent(EventKind.PROGRESS, "publishing the public contact"))
+            form = _contact_forms(journal.contacts[index])
+            self._emit(FlowEvent(EventKind.PROGRESS, "publishing the public contact", forms=form))
             await self.client.publish([envelope], tokens)
             journal.contacts_published += 1
             self.vault.journal.write(journal)
-            self._emit(FlowEvent(EventKind.PUBLISHED, "contact published", topic=topic))
+            self._emit(FlowEvent(EventKind.PUBLISHED, "contact published", topic=topic, forms=form))
         self.vault.journal.clear(journal.wallet)
 
     async def _ensure_contact(self, bundle: PrivateKeyBundleV1) -> None:
@@ -297,10 +306,11 @@ class KeyFlows:
         now = self._now_ns()
         topic = contact_topic(bundle.wallet_address)
         tokens = TokenSource(bundle, clock=self._clock)
-        for offset, contact in enumerate(contacts_of(bundle)):
+        for offset, contact in enumerate(contacts := contacts_of(bundle)):
             envelope = Envelope(topic, now + offset * 1_000_000, contact.to_bytes())
             await self.client.publish([envelope], tokens)
-        self._emit(FlowEvent(EventKind.PUBLISHED, "contact published", topic=topic))
+        forms = tuple(contact.version.value for contact in contacts)
+        self._emit(FlowEvent(EventKind.PUBLISHED, "contact published", topic=topic, forms=forms))
 
     # -- rotation --------------------------------------------------------------------------
 

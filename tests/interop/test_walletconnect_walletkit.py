@@ -217,3 +217,47 @@ async def test_cli_login_with_walletconnect(
             < kinds.index("sign_request")
         )
         assert wallet.network_blocked() == []
+
+
+async def test_cli_declined_signature_is_exit_code_4(
+    relay: LoopbackRelay, node: str, tmp_path: Path
+) -> None:
+    """The person says no in the wallet: exit code 4 and one sentence, nothing published."""
+    async with await start_wallet(relay, auto_approve=True) as wallet:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "app.cli",
+            "--node",
+            node,
+            "--data-dir",
+            str(tmp_path),
+            "--json",
+            "login",
+            "--walletconnect",
+            "--relay",
+            relay.url,
+            "--project-id",
+            "test-project",
+            cwd=REPO,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        assert proc.stdout is not None and proc.stderr is not None
+        while True:
+            raw = await asyncio.wait_for(proc.stdout.readline(), 30)
+            assert raw, (await proc.stderr.read()).decode()
+            line = json.loads(raw)
+            if line.get("event") == "pairing_uri":
+                await wallet.pair(line["uri"])
+                break
+        request = await wallet.wait_for("request", timeout=20)
+        await wallet.reject(request["id"])
+        assert await asyncio.wait_for(proc.wait(), 30) == 4
+        err = (await proc.stderr.read()).decode()
+        assert err.splitlines()[-1] == (
+            "xmtp-keys: error: the wallet declined to sign; nothing was changed"
+        )
+        async with XmtpClient(node) as client:
+            assert await client.query(QuerySpec(contact_topic(wallet.address))) == []
+        assert wallet.network_blocked() == []

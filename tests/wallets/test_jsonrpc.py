@@ -251,12 +251,12 @@ def test_cli_rpc_wallet_errors_are_one_line(
 ) -> None:
     stranger = RawKeySigner(bytes.fromhex("33" * 32)).address
     common = ["--data-dir", str(tmp_path / "data"), "generate"]
-    for extra, expected in (
-        (["--rpc-wallet", hardhat_node, "--account", stranger], "not among the 20"),
-        (["--rpc-wallet", f"http://127.0.0.1:{free_port()}"], "cannot reach the wallet"),
+    for extra, expected, expected_code in (
+        (["--rpc-wallet", hardhat_node, "--account", stranger], "not among the 20", 2),
+        (["--rpc-wallet", f"http://127.0.0.1:{free_port()}"], "cannot reach the wallet", 3),
     ):
         code = main([*common, *extra])
         out, err = capsys.readouterr()
-        assert (code, out) == (2, "")
+        assert (code, out) == (expected_code, "")
         assert err.startswith("xmtp-keys: error: ") and err.count("\n") == 1
         assert expected in err

@@ -47,6 +47,10 @@ class SignatureRejected(RpcWalletError, WalletRejected):
     """The wallet (or the person using it) declined to sign."""
 
 
+class SignatureTimedOut(RpcWalletError):
+    """The wallet gave no signature in time (the person did not answer): nothing was signed."""
+
+
 class AccountNotAvailable(RpcWalletError):
     """The requested account is not among the wallet's ``eth_accounts`` (or it has none)."""
 
@@ -191,7 +195,8 @@ class JsonRpcSigner:
                 )
         except TimeoutError:
             if method == "personal_sign":
-                raise RpcWalletError(f"{where} gave no signature within {timeout:.0f} s") from None
+                late = f"{where} gave no signature within {timeout:.0f} s"
+                raise SignatureTimedOut(late) from None
             raise RpcWalletUnreachable(f"{where} did not answer within {timeout:.0f} s") from None
         except aiohttp.ClientResponseError as exc:
             raise RpcWalletError(f"{where} answered HTTP {exc.status} to {method}") from None

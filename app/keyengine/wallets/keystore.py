@@ -14,11 +14,12 @@ import json
 import os
 import secrets
 import unicodedata
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Literal
 
 from app.keyengine.crypto import secp256k1
-from app.keyengine.crypto.ethereum import address_of_public_key
+from app.keyengine.crypto.ethereum import address_of_public_key, to_checksum_address
 from app.keyengine.errors import KeyEngineError
 from app.keyengine.files import fsync_directory, write_private_file
 from app.keyengine.wallets.raw_key import RawKeySigner
@@ -125,6 +126,45 @@ async def create_keystore(
     del password
     await asyncio.to_thread(_write_new_file, file, document)
     return address
+
+
+@dataclass(frozen=True, slots=True)
+class KeystoreFile:
+    """What an Ethereum keystore says about itself before any password: enough to name it."""
+
+    address: str | None
+    """The EIP-55 address the file names (not proven until it is unlocked); ``None`` if none."""
+    kdf: str
+    problem: str | None
+    """Why this app cannot unlock it (unsupported or damaged), ``None`` when it can try."""
+
+
+def describe_keystore(data: bytes, name: str) -> KeystoreFile | None:
+    """``data`` as an Ethereum keystore (``name``: the file, for messages), else ``None``.
+
+    A JSON object with a ``crypto`` section holding a ``ciphertext`` counts as a keystore; its
+    structure is then checked as ``KeystoreSigner.unlock`` would, without deriving any key.
+    """
+    if len(data) > MAX_KEYSTORE_BYTES:
+        return None
+    try:
+        document = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return None
+    crypto = document.get("crypto", document.get("Crypto")) if isinstance(document, dict) else None
+    if not isinstance(crypto, dict) or "ciphertext" not in crypto:
+        return None
+    problem = None
+    try:
+        _parse_keystore(data, Path(name))
+    except KeystoreError as exc:
+        problem = str(exc)
+    address = document.get("address")
+    shown = None
+    if isinstance(address, str):
+        with contextlib.suppress(ValueError, KeyEngineError):
+            shown = to_checksum_address("0x" + address.removeprefix("0x"))
+    return KeystoreFile(shown, str(crypto.get("kdf", "unknown"))[:20], problem)
 
 
 # --- reading ---------------------------------------------------------------------------------
