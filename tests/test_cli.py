@@ -64,8 +64,8 @@ def _report(run: Run, *argv: str) -> dict[str, Any]:
     return report
 
 
-def _assert_one_error_line(code: int, out: str, err: str) -> str:
-    assert code == 2
+def _assert_one_error_line(code: int, out: str, err: str, expected_code: int = 2) -> str:
+    assert code == expected_code
     assert out == ""
     assert err.endswith("\n")
     assert err.count("\n") == 1
@@ -240,7 +240,7 @@ def test_decrypt_bundle_with_another_wallet_fails_in_one_line(
 ) -> None:
     path = _write(tmp_path, "enc.b64", generated["encrypted_bundle"])
     code, out, err = run("decrypt-bundle", "--wallet-key-file", str(other_key_file), str(path))
-    message = _assert_one_error_line(code, out, err)
+    message = _assert_one_error_line(code, out, err, expected_code=5)  # keys that do not open
     assert "cannot decrypt" in message
     assert RawKeySigner(bytes.fromhex(OTHER_WALLET_HEX)).address in message
     assert OTHER_WALLET_HEX not in err
@@ -671,7 +671,7 @@ def test_walletconnect_needs_a_project_id_and_a_reachable_relay(
     code, out, err = run(
         "generate", "--walletconnect", "--relay", "ws://127.0.0.1:1", "--project-id", "p"
     )
-    assert code == 2 and out == "" and "Traceback" not in err
+    assert code == 3 and out == "" and "Traceback" not in err  # relay unreachable
     last = err.splitlines()[-1]
     assert last.startswith(ERROR_PREFIX) and "relay" in last.lower()
 
@@ -740,7 +740,10 @@ def test_keyfile_errors_are_one_line(
         ),
     ]
     for argv, expected in cases:
-        message = _assert_one_error_line(*run("generate", *argv))
+        wrong_password = expected == "wrong password"
+        message = _assert_one_error_line(
+            *run("generate", *argv), expected_code=5 if wrong_password else 2
+        )
         assert expected in message
         assert KEYSTORE_PASSWORD not in message and WALLET_HEX not in message
 
@@ -792,7 +795,7 @@ def test_private_keys_never_appear_in_inspect_or_error_output(
         run("decrypt-bundle", "--wallet-key-file", str(key_file), str(tmp_path / "raw")),
     ]
     codes = [code for code, _, _ in outputs]
-    assert codes == [0, 0, 0, 0, 2, 2, 0, 2, 2]
+    assert codes == [0, 0, 0, 0, 2, 2, 0, 5, 2]
     for _, out, err in outputs:
         for secret in secrets:
             assert secret not in out

@@ -98,6 +98,6 @@ def test_dead_node_is_one_line(
         "--wallet-key-file",
         str(key_file),
     )
-    assert code == 2
+    assert code == 3  # node unreachable
     assert err.strip().startswith("xmtp-keys: error: cannot reach the XMTP node")
     assert "Traceback" not in err

@@ -28,6 +28,15 @@ from typing import NoReturn
 
 from app.cli import online
 from app.cli.artefacts import describe_private_bundle, find_encrypted_bundle, identify
+from app.cli.exit_codes import (
+    EPILOG,
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    EXIT_LOCKED,
+    EXIT_OK,
+    EXIT_USAGE,
+    exit_code_for,
+)
 from app.cli.files import PRIVATE_FILE_MODE, check_new_file, write_private_file
 from app.cli.inputs import decodings, read_input
 from app.cli.output import PROG, CliError, Report, print_error, print_json
@@ -39,11 +48,6 @@ from app.keyengine.errors import DecryptionFailed, KeyEngineError
 from app.keyengine.prekeys import generate_identity
 from app.keyengine.texts import SignatureRequest
 from app.keyengine.wallets import WalletSigner
-
-EXIT_OK = 0
-EXIT_INTERNAL = 1
-EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -85,7 +89,8 @@ def _decrypt_bundle(args: argparse.Namespace) -> int:
             except DecryptionFailed:
                 raise CliError(
                     f"wallet {signer.address} cannot decrypt this bundle: it was encrypted by "
-                    "another wallet, or it is damaged"
+                    "another wallet, or it is damaged",
+                    exit_code=EXIT_LOCKED,
                 ) from None
             except KeyEngineError as exc:
                 raise CliError(
@@ -179,6 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog=PROG,
         description="Create, decrypt and inspect XMTP (pre-MLS) keys with your own wallet.",
+        epilog=EPILOG,
     )
     parser.add_argument("--json", action="store_true", help="print JSON (machine-readable)")
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
@@ -240,8 +246,10 @@ def main(argv: list[str] | None = None) -> int:
         return handler(args)
     except CliError as exc:
         print_error(str(exc))
+        return exc.exit_code
     except KeyEngineError as exc:
         print_error(str(exc))
+        return exit_code_for(exc)
     except OSError as exc:
         print_error(_os_error_message(exc))
     except ValueError as exc:

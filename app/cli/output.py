@@ -18,7 +18,14 @@ _LONG_HEX: Final = re.compile(r"(?:0x)?[0-9a-fA-F]{64,}")
 
 
 class CliError(Exception):
-    """A problem with the user's input or files, reported as one line and exit code 2."""
+    """A problem with the user's input or files, reported as one line and exit code 2.
+
+    ``exit_code`` names a more precise outcome where there is one (``app.cli.exit_codes``).
+    """
+
+    def __init__(self, message: str, *, exit_code: int = 2) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
 
 
 def print_json(report: Report, stream: TextIO | None = None) -> None:
