@@ -46,7 +46,7 @@ class ActivityEntry:
                 address=str(data.get("address", "")),
                 text=str(data.get("text", "")),
             )
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, RecursionError):
             return None
 
 

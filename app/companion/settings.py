@@ -99,7 +99,7 @@ class SettingsStore:
             return Settings.from_json(self.path.read_bytes())
         except FileNotFoundError:
             return Settings()
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, RecursionError) as exc:
             log.warning("ignoring unreadable settings %s: %s", self.path, exc)
             with contextlib.suppress(OSError):
                 self.path.rename(self.path.with_suffix(".damaged"))

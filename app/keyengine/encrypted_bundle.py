@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from app.keyengine.bundles import PrivateKeyBundleV1, decode_private_key_bundle
 from app.keyengine.crypto import aead
-from app.keyengine.errors import DecryptionFailed, InvalidBundle
+from app.keyengine.errors import DecryptionFailed, InvalidBundle, WrongWallet
 from app.keyengine.keys import _parse
 from app.keyengine.proto import ciphertext_pb2, private_key_pb2
 from app.keyengine.texts import SignatureRequest
@@ -157,13 +157,20 @@ async def decrypt_bundle(
     """Ask the wallet to re-sign the stored Enable Identity text and unlock the bundle.
 
     Successful decryption authenticates the signature, so the recovery check runs only when
-    decryption fails, to tell "another account signed" (``WrongWallet``) from "this bundle is
-    not ours or is damaged" (``DecryptionFailed``).
+    decryption fails, to tell "another account signed" (``WrongWallet``, after asking once
+    more in case the wallet answered with a stale signature) from "this bundle is not ours or
+    is damaged" (``DecryptionFailed``).
     """
     request = encrypted.signature_request
     signature = await request_signature(signer, request, observer, verify=False)
     try:
         return open_bundle(encrypted, signature)
     except DecryptionFailed:
-        check_signer(signer.address, request, signature)
+        try:
+            check_signer(signer.address, request, signature)
+        except WrongWallet:
+            # Perhaps a stale signature (an earlier request's): ask once more, and this time
+            # the signature must recover to the account before it is used.
+            signature = await request_signature(signer, request, observer, retries=0)
+            return open_bundle(encrypted, signature)
         raise

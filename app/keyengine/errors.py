@@ -58,3 +58,18 @@ class NoMatchingPreKey(KeyEngineError):
 
 class UnsupportedText(KeyEngineError):
     """A signer was asked to sign a text that is not one of the XMTP texts."""
+
+
+class SmartContractWallet(KeyEngineError):
+    """The account is a smart contract: it cannot make the plain ECDSA signature v2 needs.
+
+    XMTP v2 recovers an ordinary (EOA) address from a 65-byte signature; a contract wallet
+    answers with an EIP-1271 / ERC-6492 wrapper (longer than 65 bytes) or has code on chain.
+    """
+
+    EXPLANATION = (
+        "this account is a smart-contract wallet; XMTP v2 identities need an ordinary account"
+    )
+
+    def __init__(self, detail: str = "") -> None:
+        super().__init__(f"{self.EXPLANATION} ({detail})" if detail else self.EXPLANATION)

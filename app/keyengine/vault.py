@@ -212,6 +212,8 @@ class Vault:
             return Journal.from_json(path.read_bytes())
         except FileNotFoundError:
             return None
+        except RecursionError:
+            raise VaultError(f"the journal {path} is damaged: JSON nested too deeply") from None
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise VaultError(f"the journal {path} is damaged: {exc}") from None
 

@@ -109,6 +109,8 @@ class StubWallet:
     def sign_normally(self, method: str, params: list[Any]) -> Any:
         if method == "eth_accounts":
             return {"result": [self.key.address.lower()]}
+        if method == "eth_getCode":
+            return {"result": "0x"}
         text = bytes.fromhex(params[0][2:]).decode("utf-8")
         return {"result": "0x" + self.key.sign_personal_sync(text).hex()}
 
@@ -142,6 +144,8 @@ def _on_sign(answer: Any) -> Answer:
     def respond(method: str, params: list[Any]) -> Any:
         if method == "eth_accounts":
             return {"result": [RawKeySigner(bytes.fromhex("44" * 32)).address]}
+        if method == "eth_getCode":
+            return {"result": "0x"}
         return answer(params) if callable(answer) else answer
 
     return respond
@@ -154,7 +158,7 @@ async def test_stub_signs_and_refusal_happens_before_any_request(stub: StubWalle
         await request_signature(signer, _request())
         with pytest.raises(UnsupportedText):
             await signer.sign_personal("transfer all funds")
-    assert stub.calls == ["eth_accounts", "personal_sign"]
+    assert stub.calls == ["eth_accounts", "eth_getCode", "personal_sign"]
 
 
 @pytest.mark.asyncio
