@@ -14,7 +14,7 @@ from app.companion.qt import (
 )
 from app.companion.viewmodels.prekeys import fingerprint
 from app.companion.viewmodels.table import HeaderedTableModel
-from app.keyengine.flows import ReceivedInvite
+from app.keyengine.invite_log import ReceivedInvite
 
 
 def _format_ns(value: int) -> str:
