@@ -228,6 +228,10 @@ class LyingWallet:
             return fresh + b"\x00" * (self.long_signature - len(fresh))
         return fresh
 
+    def signed_elsewhere(self, text: str) -> None:
+        """As if this wallet had just signed ``text`` for another app: the next stale answer."""
+        self._previous = self.key.sign_personal_sync(text)
+
     async def handle(self, request: web.Request) -> web.StreamResponse:
         body = await request.json()
         method, params = body["method"], body.get("params", [])
