@@ -28,6 +28,7 @@ from app.keyengine.errors import (
     WrongWallet,
 )
 from app.keyengine.invite_log import (
+    MAX_INVITATION_BYTES,
     InviteLogStore,
     ReceivedInvite,
     open_invite_envelope,
@@ -372,15 +373,14 @@ class KeyFlows:
             start_ns=invite_log.read_until_ns,
             limit=100,
             direction=ASCENDING,
+            max_message_bytes=MAX_INVITATION_BYTES,
         )
         now_ns = self._clock()
         try:
             async for envelope in self.client.iter_query(spec):
                 if not invite_log.is_new(envelope.timestamp_ns, envelope.message):
                     continue
-                invite = open_invite_envelope(
-                    bundle, envelope.timestamp_ns, envelope.message, skipped
-                )
+                invite = open_invite_envelope(bundle, envelope, skipped)
                 if invite is not None:
                     invite_log.remember(invite)
                 invite_log.mark_read(envelope.timestamp_ns, envelope.message, now_ns)

@@ -27,12 +27,13 @@ from app.keyengine.bundles import PrivateKeyBundleV1
 from app.keyengine.errors import KeyEngineError
 from app.keyengine.files import read_regular_file, write_private_file
 from app.keyengine.invitations import SealedInvitation, open_invitation
+from app.keyengine.node_answers import Envelope
 
 log = logging.getLogger(__name__)
 
 MAX_INVITATION_BYTES: Final = 64 * 1024
 """Largest envelope read as an invitation; real ones are under 2 KiB.  Larger ones are skipped
-without being parsed."""
+without being decoded or parsed."""
 
 FUTURE_SKEW_NS: Final = 60 * 10**9
 """How far ahead of our clock an envelope may be and still move the cursor."""
@@ -173,21 +174,22 @@ class InviteLogStore:
 
 
 def open_invite_envelope(
-    bundle: PrivateKeyBundleV1, timestamp_ns: int, message: bytes, skipped: Counter[str]
+    bundle: PrivateKeyBundleV1, envelope: Envelope, skipped: Counter[str]
 ) -> ReceivedInvite | None:
     """The invitation in an envelope, or ``None`` with the reason counted in ``skipped``.
 
     Cheapest checks first: the size (no parsing), then the header (addressed to this identity,
     a pre-key we hold, the envelope's timestamp) before any key agreement.
     """
-    if len(message) > MAX_INVITATION_BYTES:
+    timestamp_ns, message = envelope.timestamp_ns, envelope.message
+    if envelope.oversized or len(message) > MAX_INVITATION_BYTES:
         skipped[f"larger than {MAX_INVITATION_BYTES // 1024} KiB"] += 1
         return None
     try:
         sealed = SealedInvitation.from_bytes(message)
         opened = open_invitation(bundle, sealed, envelope_timestamp_ns=timestamp_ns)
     except KeyEngineError as exc:
-        skipped[str(exc).split(":")[0][:80]] += 1
+        skipped[str(exc)[:80]] += 1
         return None
     return ReceivedInvite(
         opened.peer_address,

@@ -11,6 +11,7 @@ holds the ceilings).  A page too large to read is asked for again in smaller pag
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
@@ -32,10 +33,12 @@ from app.keyengine.network_errors import (
 from app.keyengine.node_answers import (
     MAX_ANSWER_BYTES,
     MAX_PAGES,
+    Envelope,
     PageGuard,
     json_object,
     json_value,
     parse_message,
+    query_envelopes,
     read_body,
     rejection,
 )
@@ -66,24 +69,6 @@ _GRPC_UNAUTHENTICATED: Final = 16
 
 ASCENDING: Final = api.SORT_DIRECTION_ASCENDING
 DESCENDING: Final = api.SORT_DIRECTION_DESCENDING
-
-
-@dataclass(frozen=True, slots=True)
-class Envelope:
-    """One message on a content topic, as the node stores it."""
-
-    topic: str
-    timestamp_ns: int
-    message: bytes
-
-    def to_proto(self) -> api.Envelope:
-        return api.Envelope(
-            content_topic=self.topic, timestamp_ns=self.timestamp_ns, message=self.message
-        )
-
-    @classmethod
-    def from_proto(cls, msg: api.Envelope) -> Envelope:
-        return cls(msg.content_topic, msg.timestamp_ns, msg.message)
 
 
 class TokenSource:
@@ -126,6 +111,8 @@ class QuerySpec:
     end_ns: int = 0
     limit: int = 0
     direction: int = DESCENDING
+    max_message_bytes: int = 0
+    """With a value, larger envelopes arrive ``oversized`` and empty, never decoded."""
 
 
 def _query_request(spec: QuerySpec, cursor: api.Cursor | None = None) -> api.QueryRequest:
@@ -239,10 +226,10 @@ class XmtpClient:
     ) -> tuple[list[Envelope], api.Cursor | None]:
         """One page of a query and the cursor of the next page (None on the last page)."""
         body = json_format.MessageToDict(_query_request(spec, cursor))
-        reply = parse_message(
-            await self._post("/message/v1/query", body), api.QueryResponse(), "query answer"
-        )
-        envelopes = [Envelope.from_proto(e) for e in reply.envelopes]
+        answer = await self._post("/message/v1/query", body)
+        envelopes = query_envelopes(answer, spec.max_message_bytes)
+        paging = {"pagingInfo": answer["pagingInfo"]} if "pagingInfo" in answer else {}
+        reply = parse_message(paging, api.QueryResponse(), "query answer")
         next_cursor = reply.paging_info.cursor if reply.paging_info.HasField("cursor") else None
         limit = spec.limit or MAX_PAGE_SIZE
         if next_cursor is None or len(envelopes) < limit:
@@ -269,11 +256,7 @@ class XmtpClient:
                     raise
                 page_spec = _with_limit(page_spec, 1 if limit <= SHRUNK_PAGE_SIZE else 10)
                 continue
-            guard.check_page(
-                spec.topic,
-                [(e.timestamp_ns, e.message) for e in envelopes],
-                page_spec.limit or MAX_PAGE_SIZE,
-            )
+            guard.check_page(spec.topic, envelopes, page_spec.limit or MAX_PAGE_SIZE)
             for envelope in envelopes:
                 yield envelope
             if next_cursor is None:
@@ -334,4 +317,4 @@ class XmtpClient:
 
 
 def _with_limit(spec: QuerySpec, limit: int) -> QuerySpec:
-    return QuerySpec(spec.topic, spec.start_ns, spec.end_ns, limit, spec.direction)
+    return dataclasses.replace(spec, limit=limit)

@@ -59,6 +59,32 @@ def run_cli(*argv: str, timeout: float = 30.0, stdin: str | None = None) -> CliR
     return CliRun(done.returncode, done.stdout, done.stderr, time.monotonic() - started)
 
 
+@contextmanager
+def node_process(db_path: Path) -> Iterator[str]:
+    """A real node in its own process (``python -m app.xmtpnode``) on a free loopback port."""
+    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app.xmtpnode", "--port", "0", "--db", str(db_path)],
+        env=env,
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        assert line.startswith("listening on "), line
+        yield line.removeprefix("listening on ").strip()
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 class LoopbackServer:
     """An aiohttp application served on 127.0.0.1 (free port) from a background thread."""
 
