@@ -17,7 +17,6 @@ from typing import Any
 import pytest
 from eth_account import Account
 
-from app.keyengine.wallets import RawKeySigner
 from app.keyengine.wallets.kdf import COST_MULTIPLE
 from app.keyengine.wallets.keystore import (
     CorruptKeystore,

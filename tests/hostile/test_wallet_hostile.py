@@ -65,7 +65,7 @@ def test_a_stale_signature_twice_fails_cleanly_and_creates_nothing(
 ) -> None:
     with lying_wallet(WALLET_KEY) as (wallet, url):
         wallet.stale = 2
-        code, lines, err = _login(node, url, tmp_path / "a")
+        code, _, err = _login(node, url, tmp_path / "a")
         assert code == 2
         assert err.strip().splitlines()[-1].startswith("xmtp-keys: error: the wallet signature")
         assert "asked 2 times" in err and "Traceback" not in err
