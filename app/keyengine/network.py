@@ -254,7 +254,8 @@ class XmtpClient:
                 limit = page_spec.limit or MAX_PAGE_SIZE
                 if limit == 1:
                     raise
-                page_spec = _with_limit(page_spec, 1 if limit <= SHRUNK_PAGE_SIZE else 10)
+                shrunk = 1 if limit <= SHRUNK_PAGE_SIZE else SHRUNK_PAGE_SIZE
+                page_spec = _with_limit(page_spec, shrunk)
                 continue
             guard.check_page(spec.topic, envelopes, page_spec.limit or MAX_PAGE_SIZE)
             for envelope in envelopes:

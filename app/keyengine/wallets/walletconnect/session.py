@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from app.keyengine.crypto.ethereum import to_checksum_address
+from app.keyengine.errors import SmartContractWallet
 from app.keyengine.wallets.walletconnect.errors import ProtocolViolation, SessionRefused
 
 SIGN_METHOD: Final = "personal_sign"
@@ -365,7 +366,13 @@ def session_request(
 
 
 def parse_signature_result(result: object) -> bytes:
-    """65 bytes from a ``personal_sign`` result (``0x`` + 130 hex); ``ProtocolViolation`` else."""
+    """65 bytes from a ``personal_sign`` result (``0x`` + 130 hex); ``ProtocolViolation`` else.
+
+    A longer hex signature is a smart-contract wallet's (EIP-1271 / ERC-6492 wrapper):
+    ``SmartContractWallet``.
+    """
+    if isinstance(result, str) and re.fullmatch(r"0x(?:[0-9a-fA-F]{2}){66,}", result):
+        raise SmartContractWallet(f"its signature has {len(result) // 2 - 1} bytes, not 65")
     if not isinstance(result, str) or not re.fullmatch(r"0x[0-9a-fA-F]{130}", result):
         raise ProtocolViolation("the wallet's answer is not a 65-byte hex signature")
     return bytes.fromhex(result[2:])
