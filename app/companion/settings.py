@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
+from app.keyengine import json_input
 from app.keyengine.files import write_private_file
 
 log = logging.getLogger(__name__)
@@ -69,7 +70,7 @@ class Settings:
 
     @classmethod
     def from_json(cls, raw: bytes) -> Settings:
-        data: Any = json.loads(raw)
+        data: Any = json_input.loads(raw)
         if not isinstance(data, dict):
             raise ValueError("settings are not a JSON object")
         defaults = cls()

@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
+from app.keyengine import json_input
 from app.keyengine.bundles import PrivateKeyBundleV1
 from app.keyengine.errors import KeyEngineError
 from app.keyengine.files import read_regular_file, write_private_file
@@ -120,7 +121,7 @@ class InviteLog:
 
     @classmethod
     def from_json(cls, raw: bytes) -> InviteLog:
-        data = json.loads(raw)
+        data = json_input.loads(raw)
         if not isinstance(data, dict) or data.get("version") != _VERSION:
             raise ValueError("unknown invite log format")
         return cls(

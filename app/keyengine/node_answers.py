@@ -15,7 +15,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import json
 from dataclasses import dataclass
 from typing import Any, Final, TypeVar
 
@@ -23,6 +22,7 @@ import aiohttp
 from google.protobuf import json_format
 from google.protobuf.message import Message
 
+from app.keyengine import json_input
 from app.keyengine.network_errors import (
     AnswerTooLarge,
     NodeMisbehaving,
@@ -90,8 +90,8 @@ async def read_body(response: aiohttp.ClientResponse, limit: int = MAX_ANSWER_BY
 def json_value(data: bytes) -> Any:
     """``data`` decoded as JSON; ``NodeMisbehaving`` for anything that is not (or too deep)."""
     try:
-        return json.loads(data) if data.strip() else {}
-    except RecursionError:
+        return json_input.loads(data) if data.strip() else {}
+    except (json_input.JsonTooDeep, RecursionError):
         raise NodeMisbehaving("the node answered with JSON nested too deeply") from None
     except (ValueError, UnicodeDecodeError):  # JSONDecodeError, integers of > 4,300 digits
         raise NodeMisbehaving("the node answered with something that is not JSON") from None
@@ -163,7 +163,7 @@ def query_envelopes(answer: dict[str, Any], max_message_bytes: int = 0) -> list[
 def rejection(status: int, data: bytes) -> NodeRejected:
     """The typed error for an HTTP error answer (grpc-gateway ``{code, message}`` JSON)."""
     try:
-        body = json.loads(data)
+        body = json_input.loads(data)
         code = int(body.get("code", 2))
         message = str(body.get("message", ""))[:MAX_ERROR_TEXT] or f"HTTP {status}"
     except (RecursionError, AttributeError, TypeError, ValueError, UnicodeDecodeError):

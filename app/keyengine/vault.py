@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from app.keyengine import json_input
 from app.keyengine.bundles import PrivateKeyBundleV1
 from app.keyengine.crypto.ethereum import to_checksum_address
 from app.keyengine.errors import KeyEngineError
@@ -146,7 +147,7 @@ class Journal:
 
     @classmethod
     def from_json(cls, raw: bytes) -> Journal:
-        data = json.loads(raw)
+        data = json_input.loads(raw)
         return cls(
             wallet=str(data["wallet"]),
             encrypted_bundle=base64.b64decode(data["encrypted_bundle"]),
@@ -212,7 +213,7 @@ class Vault:
             return Journal.from_json(path.read_bytes())
         except FileNotFoundError:
             return None
-        except RecursionError:
+        except (json_input.JsonTooDeep, RecursionError):
             raise VaultError(f"the journal {path} is damaged: JSON nested too deeply") from None
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise VaultError(f"the journal {path} is damaged: {exc}") from None

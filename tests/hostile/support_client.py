@@ -90,7 +90,9 @@ class LoopbackServer:
 
     def __init__(self, routes: dict[str, Handler]) -> None:
         self._routes = routes
-        self._loop = asyncio.new_event_loop()
+        # A plain selector loop, never the policy's: under qasync (the GUI tests) that would be
+        # a Qt event loop, which must not run in another thread.
+        self._loop: asyncio.AbstractEventLoop = asyncio.SelectorEventLoop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._runner: web.AppRunner | None = None
         self.url = ""

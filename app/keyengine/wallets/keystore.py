@@ -25,6 +25,7 @@ from typing import Any, Final, Literal
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
+from app.keyengine import json_input
 from app.keyengine.crypto import secp256k1
 from app.keyengine.crypto.ethereum import address_of_public_key
 from app.keyengine.crypto.hashes import keccak256
@@ -212,8 +213,8 @@ class _Keystore:
 def _parse_keystore(data: bytes, path: Path) -> _Keystore:
     """The keystore's parts once its structure and KDF cost are checked (before any work)."""
     try:
-        document = json.loads(data.decode("utf-8"))
-    except RecursionError:
+        document = json_input.loads(data)
+    except (json_input.JsonTooDeep, RecursionError):
         raise CorruptKeystore(f"{path} is not a keystore file (JSON nested too deeply)") from None
     except (UnicodeDecodeError, ValueError):
         raise CorruptKeystore(f"{path} is not a keystore file (not valid JSON)") from None
