@@ -15,7 +15,7 @@ HARDHAT_DIR := tests/interop/hardhat
 HARDHAT_STAMP := $(HARDHAT_DIR)/node_modules/.installed-stamp
 PROTO_FILES := $(wildcard app/keyengine/proto/*.proto)
 
-.PHONY: all run test lint typecheck unit bench proto deps node-deps system-deps clean screenshots icons dist
+.PHONY: all run test lint typecheck unit fuzz bench proto deps node-deps system-deps clean screenshots icons dist
 
 all: test
 
@@ -134,6 +134,11 @@ unit: $(STAMP) $(JS_STAMP) $(WK_STAMP) $(ETHERS_STAMP) $(HARDHAT_STAMP) $(SYS_ST
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q tests/gui -p no:asyncio -W ignore::pytest.PytestConfigWarning
 
 test: lint typecheck unit
+
+# The parser fuzz tests with the long budget (Hypothesis profile "fuzz": at least 100,000
+# damaged inputs per parser; several minutes, not part of `make test`, which runs "quick").
+fuzz: $(STAMP)
+	XMTP_FUZZ_PROFILE=fuzz $(PY) -m pytest -q tests/engine/test_fuzz_parsers.py --durations=10
 
 bench: $(STAMP) $(JS_STAMP) $(PG_STAMP)
 	$(PY) -m bench.run

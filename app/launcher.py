@@ -11,6 +11,11 @@ import sys
 
 
 def main(argv: list[str] | None = None) -> int:
+    import multiprocessing
+
+    # In the one-file binary, the keystore KDF's child process (multiprocessing "spawn") starts
+    # this same executable: PyInstaller's freeze_support runs the child's work and exits.
+    multiprocessing.freeze_support()
     args = list(sys.argv[1:] if argv is None else argv)
     if args[:1] == ["keys"]:
         from app.cli.main import main as keys_main

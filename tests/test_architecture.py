@@ -126,7 +126,8 @@ ENGINE_PUBLIC: frozenset[str] = frozenset(
         "app.keyengine.errors",
         "app.keyengine.network",  # the node client and its errors
         "app.keyengine.vault",  # the keyring stores
-        "app.keyengine.files",  # owner-only atomic writes
+        "app.keyengine.files",  # owner-only atomic writes, bounded reads of regular files
+        "app.keyengine.json_input",  # JSON from outside, depth-checked before parsing
         "app.keyengine.texts",  # the XMTP signature texts a prompt shows
         "app.keyengine.fingerprints",  # the one short form of a key every front end shows
         "app.keyengine.topics",  # topic names (the node health probe)

@@ -20,6 +20,7 @@ from typing import Final
 
 from app.cli.output import CliError
 from app.keyengine.errors import KeyEngineError
+from app.keyengine.files import read_regular_file
 from app.keyengine.wallets import RawKeySigner
 
 MAX_INPUT_BYTES: Final = 4 * 1024 * 1024
@@ -56,8 +57,9 @@ def read_input(source: str) -> bytes:
         except OSError as exc:
             raise CliError(f"cannot read standard input: {exc.strerror or exc}") from None
     try:
-        with Path(source).open("rb") as handle:
-            return _read_limited(f"file {source}", handle.read)
+        return _read_limited(
+            f"file {source}", lambda limit: read_regular_file(Path(source), limit - 1)
+        )
     except OSError as exc:
         raise CliError(f"cannot read {source}: {exc.strerror or exc}") from None
 
@@ -120,8 +122,7 @@ def read_wallet_key(path: str) -> RawKeySigner:
     Error messages name the file and what is wrong with it, never its content.
     """
     try:
-        with Path(path).open("rb") as handle:
-            raw = handle.read(MAX_KEY_FILE_BYTES + 1)
+        raw = read_regular_file(Path(path), MAX_KEY_FILE_BYTES)
     except OSError as exc:
         raise CliError(f"cannot read wallet key file {path}: {exc.strerror or exc}") from None
     problem = f"wallet key file {path} must hold a 32-byte private key in hex"

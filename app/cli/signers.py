@@ -25,6 +25,7 @@ from typing import Final
 
 from app.cli.inputs import read_wallet_key
 from app.cli.output import CliError
+from app.keyengine.files import read_regular_file
 from app.keyengine.wallets import WalletSigner
 from app.keyengine.wallets.base import close_signer
 
@@ -128,8 +129,7 @@ def _terminal_available() -> bool:
 def read_password_file(path: str) -> str:
     """The first line of ``path`` (without its line break), the way geth reads --password."""
     try:
-        with Path(path).open("rb") as handle:
-            raw = handle.read(MAX_PASSWORD_FILE_BYTES + 1)
+        raw = read_regular_file(Path(path), MAX_PASSWORD_FILE_BYTES)
     except OSError as exc:
         raise CliError(f"cannot read password file {path}: {exc.strerror or exc}") from None
     if len(raw) > MAX_PASSWORD_FILE_BYTES:

@@ -15,6 +15,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Final
 
+from app.keyengine import json_input
+
 log = logging.getLogger(__name__)
 
 ACTIVITY_FILE: Final = "activity.jsonl"
@@ -38,7 +40,7 @@ class ActivityEntry:
     @classmethod
     def from_json(cls, line: str) -> ActivityEntry | None:
         try:
-            data = json.loads(line)
+            data = json_input.loads(line)
             return cls(
                 time=float(data["time"]),
                 kind=str(data["kind"]),
@@ -47,7 +49,7 @@ class ActivityEntry:
                 address=str(data.get("address", "")),
                 text=str(data.get("text", "")),
             )
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, RecursionError):
             return None
 
 

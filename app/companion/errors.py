@@ -14,7 +14,13 @@ from dataclasses import dataclass
 from app.companion.qt import translate
 from app.companion.signing import SignatureDeclined, SigningCancelled
 from app.keyengine import errors as engine
-from app.keyengine.network import NetworkError, NodeRejected, NodeUnreachable, Unauthenticated
+from app.keyengine.network import (
+    NetworkError,
+    NodeMisbehaving,
+    NodeRejected,
+    NodeUnreachable,
+    Unauthenticated,
+)
 from app.keyengine.vault import DamagedKeyringEntry, VaultError
 from app.keyengine.wallets import jsonrpc, keystore
 from app.walletconnect import errors as wc
@@ -78,6 +84,14 @@ _TABLE: tuple[tuple[type[BaseException], str, str, str, bool], ...] = (
         "Not a usable keystore",
         "This file is not a valid Ethereum keystore, or it is damaged.",
         "Choose the keystore (UTC--… JSON) file your wallet exported.",
+        False,
+    ),
+    (
+        keystore.KdfTooCostly,
+        "Keystore too costly to open",
+        "This keystore asks for far more memory or time to unlock than standard wallets use, "
+        "so it was not opened.",
+        "Export the account again from your wallet with its standard settings.",
         False,
     ),
     (
@@ -194,6 +208,14 @@ _TABLE: tuple[tuple[type[BaseException], str, str, str, bool], ...] = (
         False,
     ),
     (
+        NodeMisbehaving,
+        "Node misbehaving",
+        "The XMTP node answered with something malformed, too large or without end, so this "
+        "app stopped listening to it. Nothing was changed.",
+        "Choose another node in Settings, or tell the node's operator.",
+        False,
+    ),
+    (
         NetworkError,
         "Network problem",
         "Talking to the XMTP node failed.",
@@ -219,6 +241,13 @@ _TABLE: tuple[tuple[type[BaseException], str, str, str, bool], ...] = (
         "Cannot use the data folder",
         "The work still to publish could not be read from or saved to this machine's data folder.",
         "Check that the data folder is yours, writable and not full, then try again.",
+        False,
+    ),
+    (
+        engine.SmartContractWallet,
+        "Smart-contract wallet",
+        "This account is a smart-contract wallet; XMTP v2 identities need an ordinary account.",
+        "Connect an ordinary account (one with its own private key) instead.",
         False,
     ),
     (

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
+from app.keyengine import json_input
 from app.keyengine.files import write_private_file
 from app.walletconnect.constants import DEFAULT_RELAY_URL
 
@@ -69,7 +70,7 @@ class Settings:
 
     @classmethod
     def from_json(cls, raw: bytes) -> Settings:
-        data: Any = json.loads(raw)
+        data: Any = json_input.loads(raw)
         if not isinstance(data, dict):
             raise ValueError("settings are not a JSON object")
         defaults = cls()
@@ -99,7 +100,7 @@ class SettingsStore:
             return Settings.from_json(self.path.read_bytes())
         except FileNotFoundError:
             return Settings()
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, RecursionError) as exc:
             log.warning("ignoring unreadable settings %s: %s", self.path, exc)
             with contextlib.suppress(OSError):
                 self.path.rename(self.path.with_suffix(".damaged"))

@@ -71,3 +71,18 @@ class WalletRejected(KeyEngineError):
     wallet refused the request), so flows and front ends handle a rejection the same way
     whichever wallet it came from.  Nothing was signed.
     """
+
+
+class SmartContractWallet(KeyEngineError):
+    """The account is a smart contract: it cannot make the plain ECDSA signature v2 needs.
+
+    XMTP v2 recovers an ordinary (EOA) address from a 65-byte signature; a contract wallet
+    answers with an EIP-1271 / ERC-6492 wrapper (longer than 65 bytes) or has code on chain.
+    """
+
+    EXPLANATION = (
+        "this account is a smart-contract wallet; XMTP v2 identities need an ordinary account"
+    )
+
+    def __init__(self, detail: str = "") -> None:
+        super().__init__(f"{self.EXPLANATION} ({detail})" if detail else self.EXPLANATION)

@@ -1,9 +1,16 @@
-"""Permission-first, atomic writes for local files (journals, exported keys, settings)."""
+"""Local files: permission-first atomic writes (journals, exported keys), and bounded reads.
+
+Every file the user names as input (keystore, key file, password file, backup, artefact) is
+read with ``read_regular_file``: a named pipe, device or socket would block a plain ``open``
+or ``read`` forever (or never end), so it is refused without waiting.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import Final
@@ -43,6 +50,43 @@ def fsync_directory(directory: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+_KINDS = (
+    (stat.S_ISFIFO, "a named pipe"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISDIR, "a directory"),
+)
+
+
+class NotARegularFile(OSError):
+    """An input path names a pipe, device, socket or directory instead of a file."""
+
+    def __init__(self, path: Path, kind: str) -> None:
+        super().__init__(errno.EINVAL, f"not a regular file ({kind})", str(path))
+
+
+def read_regular_file(path: Path, max_bytes: int) -> bytes:
+    """At most ``max_bytes + 1`` bytes of the regular file ``path`` (callers test the length).
+
+    Opened non-blocking and checked with ``fstat`` before reading: a FIFO without a writer or
+    a device is refused at once (``NotARegularFile``, an ``OSError``) instead of blocking.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+    fd = os.open(path, flags | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            kind = next((name for test, name in _KINDS if test(mode)), "not a file")
+            raise NotARegularFile(path, kind)
+        with contextlib.suppress(OSError):
+            os.set_blocking(fd, True)
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            return handle.read(max_bytes + 1)
+    finally:
+        os.close(fd)
 
 
 def write_private_file(path: Path, data: bytes) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import enum
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -34,9 +35,16 @@ from app.keyengine.errors import (
     KeyEngineError,
     WrongWallet,
 )
-from app.keyengine.invitations import SealedInvitation, open_invitation
+from app.keyengine.invite_log import (
+    MAX_INVITATION_BYTES,
+    open_invite_envelope,
+    skipped_summary,
+)
+from app.keyengine.invite_log import (
+    ReceivedInvite as ReceivedInvite,  # re-exported: what ``invites`` reports
+)
 from app.keyengine.journal import Journal
-from app.keyengine.network import Envelope, QuerySpec, TokenSource, XmtpClient
+from app.keyengine.network import ASCENDING, Envelope, QuerySpec, TokenSource, XmtpClient
 from app.keyengine.prekeys import merge_bundles, rotate_pre_key
 from app.keyengine.recipes import decrypt_bundle, encrypt_bundle, generate_identity
 from app.keyengine.texts import SignatureRequest
@@ -94,16 +102,6 @@ class Identity:
     @property
     def wallet_address(self) -> str:
         return self.bundle.wallet_address
-
-
-@dataclass(frozen=True, slots=True)
-class ReceivedInvite:
-    peer_address: str
-    topic: str
-    pre_key: bytes
-    created_ns: int
-    conversation_id: str
-    sent_by_us: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -357,30 +355,37 @@ class KeyFlows:
         return LookupResult(wallet, None, None, None, (*errors, "no contact published"))
 
     async def invites(self, bundle: PrivateKeyBundleV1) -> InviteReport:
-        """Open every invitation on our invite topic, each with the pre-key it was sealed to."""
-        found: list[ReceivedInvite] = []
-        errors: list[str] = []
-        spec = QuerySpec(invite_topic(bundle.wallet_address), limit=100)
-        async for envelope in self.client.iter_query(spec):
-            try:
-                sealed = SealedInvitation.from_bytes(envelope.message)
-                opened = open_invitation(
-                    bundle, sealed, envelope_timestamp_ns=envelope.timestamp_ns
-                )
-            except KeyEngineError as exc:
-                errors.append(f"invitation at {envelope.timestamp_ns}: {exc}")
-                continue
-            found.append(
-                ReceivedInvite(
-                    opened.peer_address,
-                    opened.invitation.topic,
-                    opened.pre_key_public,
-                    opened.created_ns,
-                    opened.invitation.conversation_id,
-                    opened.sent_by_us,
-                )
-            )
-        return InviteReport(tuple(found), tuple(errors))
+        """Every invitation to or from this identity, each opened with the pre-key it names.
+
+        Only envelopes not read by an earlier run are fetched (``InviteLog``, oldest first, in
+        bounded pages); junk is skipped as cheaply as possible (too large: unparsed; not for
+        this identity: before any key agreement) and reported as one counted line.
+        """
+        store = self.vault.invite_logs
+        invite_log = store.load(bundle)
+        skipped: Counter[str] = Counter()
+        spec = QuerySpec(
+            invite_topic(bundle.wallet_address),
+            start_ns=invite_log.read_until_ns,
+            limit=100,
+            direction=ASCENDING,
+            max_message_bytes=MAX_INVITATION_BYTES,
+        )
+        now_ns = self._clock()
+        try:
+            async for envelope in self.client.iter_query(spec):
+                if not invite_log.is_new(envelope.timestamp_ns, envelope.message):
+                    continue
+                invite = open_invite_envelope(bundle, envelope, skipped)
+                if invite is not None:
+                    invite_log.remember(invite)
+                invite_log.mark_read(envelope.timestamp_ns, envelope.message, now_ns)
+        finally:
+            problem = store.save(invite_log)
+            if problem is not None:
+                self._emit(FlowEvent(EventKind.WARNING, problem))
+        invites = sorted(invite_log.invites, key=lambda i: i.created_ns, reverse=True)
+        return InviteReport(tuple(invites), skipped_summary(skipped))
 
     # -- backup ----------------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
+from app.keyengine import json_input
 from app.keyengine.crypto.ethereum import to_checksum_address
 from app.keyengine.errors import JournalError
 from app.keyengine.files import (
@@ -66,7 +67,7 @@ class Journal:
 
     @classmethod
     def from_json(cls, raw: bytes) -> Journal:
-        data = json.loads(raw)
+        data = json_input.loads(raw)
         return cls(
             wallet=str(data["wallet"]),
             encrypted_bundle=base64.b64decode(data["encrypted_bundle"]),
@@ -117,6 +118,8 @@ class JournalStore:
             return Journal.from_json(path.read_bytes())
         except FileNotFoundError:
             return None
+        except (json_input.JsonTooDeep, RecursionError):
+            raise JournalError(f"the journal {path} is damaged: JSON nested too deeply") from None
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise JournalError(f"the journal {path} is damaged: {exc}") from None
 

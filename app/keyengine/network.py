@@ -3,13 +3,15 @@
 Works against the embedded node and any node that speaks the same API (the reference
 grpc-gateway conventions: camelCase protojson, uint64 as strings, padded base64 bytes).
 Connection failures and 5xx answers are retried with exponential backoff; a 401 refreshes the
-auth token once.  Every failure surfaces as a ``NetworkError`` subclass with a plain message.
+auth token once.  Every failure surfaces as a ``NetworkError`` subclass with a plain message;
+an answer that is malformed, too large or endless is ``NodeMisbehaving`` (``node_answers``
+holds the ceilings).  A page too large to read is asked for again in smaller pages.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
+import dataclasses
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
@@ -21,56 +23,53 @@ from google.protobuf import json_format
 from app.about import APP_NAME, version
 from app.keyengine.authn import MAX_TOKEN_AGE_NS, create_auth_token
 from app.keyengine.bundles import PrivateKeyBundleV1
-from app.keyengine.errors import KeyEngineError
+from app.keyengine.network_errors import (
+    AnswerTooLarge,
+    NetworkError,
+    NodeMisbehaving,
+    NodeRejected,
+    NodeUnreachable,
+    Unauthenticated,
+)
+from app.keyengine.node_answers import (
+    MAX_ANSWER_BYTES,
+    MAX_PAGES,
+    Envelope,
+    PageGuard,
+    json_object,
+    json_value,
+    parse_message,
+    query_envelopes,
+    read_body,
+    rejection,
+)
 from app.keyengine.proto import message_api_pb2 as api
+
+__all__ = [
+    "ASCENDING",
+    "DESCENDING",
+    "AnswerTooLarge",
+    "Envelope",
+    "NetworkError",
+    "NodeMisbehaving",
+    "NodeRejected",
+    "NodeUnreachable",
+    "QuerySpec",
+    "TokenSource",
+    "Unauthenticated",
+    "XmtpClient",
+]
 
 CLIENT_VERSION: Final = f"{APP_NAME}/{version()}"
 MAX_PAGE_SIZE: Final = 100
 MAX_BATCH: Final = 50
+SHRUNK_PAGE_SIZE: Final = 10
+"""Page size asked for again when a full page is larger than ``MAX_ANSWER_BYTES``."""
 _TOKEN_REFRESH_MARGIN_NS: Final = 10 * 10**9
 _GRPC_UNAUTHENTICATED: Final = 16
 
 ASCENDING: Final = api.SORT_DIRECTION_ASCENDING
 DESCENDING: Final = api.SORT_DIRECTION_DESCENDING
-
-
-class NetworkError(KeyEngineError):
-    """Talking to the XMTP node failed."""
-
-
-class NodeUnreachable(NetworkError):
-    """The node could not be reached (connection refused, DNS, timeout) after retrying."""
-
-
-class NodeRejected(NetworkError):
-    """The node answered with an error; ``code`` is the gRPC status code."""
-
-    def __init__(self, message: str, *, code: int, status: int) -> None:
-        super().__init__(message)
-        self.code = code
-        self.status = status
-
-
-class Unauthenticated(NodeRejected):
-    """The node refused our auth token (even after one refresh)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Envelope:
-    """One message on a content topic, as the node stores it."""
-
-    topic: str
-    timestamp_ns: int
-    message: bytes
-
-    def to_proto(self) -> api.Envelope:
-        return api.Envelope(
-            content_topic=self.topic, timestamp_ns=self.timestamp_ns, message=self.message
-        )
-
-    @classmethod
-    def from_proto(cls, msg: api.Envelope) -> Envelope:
-        return cls(msg.content_topic, msg.timestamp_ns, msg.message)
 
 
 class TokenSource:
@@ -113,6 +112,8 @@ class QuerySpec:
     end_ns: int = 0
     limit: int = 0
     direction: int = DESCENDING
+    max_message_bytes: int = 0
+    """With a value, larger envelopes arrive ``oversized`` and empty, never decoded."""
 
 
 def _query_request(spec: QuerySpec, cursor: api.Cursor | None = None) -> api.QueryRequest:
@@ -127,7 +128,11 @@ def _query_request(spec: QuerySpec, cursor: api.Cursor | None = None) -> api.Que
 
 
 class XmtpClient:
-    """REST client of one node.  Use as ``async with XmtpClient(url) as client: ...``."""
+    """REST client of one node.  Use as ``async with XmtpClient(url) as client: ...``.
+
+    ``max_answer_bytes`` and ``max_pages`` are the ceilings on what one answer and one query
+    may cost (``node_answers``); past either, the node is ``NodeMisbehaving``.
+    """
 
     def __init__(
         self,
@@ -137,6 +142,8 @@ class XmtpClient:
         backoff_s: float = 0.2,
         timeout_s: float = 30.0,
         session: aiohttp.ClientSession | None = None,
+        max_answer_bytes: int = MAX_ANSWER_BYTES,
+        max_pages: int = MAX_PAGES,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._retries = retries
@@ -144,6 +151,8 @@ class XmtpClient:
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._session = session
         self._own_session = session is None
+        self.max_answer_bytes = max_answer_bytes
+        self.max_pages = max_pages
 
     async def __aenter__(self) -> XmtpClient:
         return self
@@ -166,7 +175,11 @@ class XmtpClient:
     async def _post(
         self, path: str, body: dict[str, Any], headers: dict[str, str] | None = None
     ) -> dict[str, Any]:
-        """POST JSON with retries on connection errors and 5xx; raise typed errors."""
+        """POST JSON with retries on connection errors and 5xx; raise typed errors.
+
+        A 2xx answer that is malformed or too large is not retried: the node answered, and
+        asking again would only cost the same again.
+        """
         url = self.base_url + path
         last_error: Exception | None = None
         for attempt in range(self._retries + 1):
@@ -174,15 +187,19 @@ class XmtpClient:
                 await asyncio.sleep(self._backoff_s * 2 ** (attempt - 1))
             try:
                 async with self._http().post(url, json=body, headers=headers) as response:
-                    text = await response.text()
+                    data = await read_body(response, self.max_answer_bytes)
                     if response.status < 400:
-                        return _json_object(text)
-                    error = _rejection(response.status, text)
+                        return json_object(data)
+                    error = rejection(response.status, data)
                     if response.status < 500:
                         raise error
                     last_error = error
             except (aiohttp.ClientConnectionError, TimeoutError) as exc:
                 last_error = exc
+            except aiohttp.ClientError as exc:  # a response aiohttp cannot parse (headers…)
+                raise NodeMisbehaving(
+                    f"the node at {self.base_url} answered badly: {exc}"
+                ) from None
         if isinstance(last_error, NodeRejected):
             raise last_error
         raise NodeUnreachable(
@@ -210,12 +227,10 @@ class XmtpClient:
     ) -> tuple[list[Envelope], api.Cursor | None]:
         """One page of a query and the cursor of the next page (None on the last page)."""
         body = json_format.MessageToDict(_query_request(spec, cursor))
-        reply = json_format.ParseDict(
-            await self._post("/message/v1/query", body),
-            api.QueryResponse(),
-            ignore_unknown_fields=True,
-        )
-        envelopes = [Envelope.from_proto(e) for e in reply.envelopes]
+        answer = await self._post("/message/v1/query", body)
+        envelopes = query_envelopes(answer, spec.max_message_bytes)
+        paging = {"pagingInfo": answer["pagingInfo"]} if "pagingInfo" in answer else {}
+        reply = parse_message(paging, api.QueryResponse(), "query answer")
         next_cursor = reply.paging_info.cursor if reply.paging_info.HasField("cursor") else None
         limit = spec.limit or MAX_PAGE_SIZE
         if next_cursor is None or len(envelopes) < limit:
@@ -223,14 +238,33 @@ class XmtpClient:
         return envelopes, next_cursor
 
     async def iter_query(self, spec: QuerySpec) -> AsyncIterator[Envelope]:
-        """Every envelope matching ``spec``, following cursors page after page."""
+        """Every envelope matching ``spec``, following cursors page after page.
+
+        Pages are checked by a ``PageGuard`` (bounded count, cursors and envelopes never
+        repeated).  A full page too large to read is asked for again in pages of
+        ``SHRUNK_PAGE_SIZE``, then of one envelope; only a single envelope over the ceiling is
+        ``AnswerTooLarge``.
+        """
+        guard = PageGuard(self.max_pages)
         cursor: api.Cursor | None = None
+        page_spec = spec
         while True:
-            envelopes, cursor = await self.query_page(spec, cursor)
+            try:
+                envelopes, next_cursor = await self.query_page(page_spec, cursor)
+            except AnswerTooLarge:
+                limit = page_spec.limit or MAX_PAGE_SIZE
+                if limit == 1:
+                    raise
+                shrunk = 1 if limit <= SHRUNK_PAGE_SIZE else SHRUNK_PAGE_SIZE
+                page_spec = _with_limit(page_spec, shrunk)
+                continue
+            guard.check_page(spec.topic, envelopes, page_spec.limit or MAX_PAGE_SIZE)
             for envelope in envelopes:
                 yield envelope
-            if cursor is None:
+            if next_cursor is None:
                 return
+            guard.check_cursor(next_cursor.SerializeToString(deterministic=True))
+            cursor = next_cursor
 
     async def query(self, spec: QuerySpec, *, max_results: int | None = None) -> list[Envelope]:
         """Collect a query across pages (stopping after ``max_results`` if given)."""
@@ -247,11 +281,15 @@ class XmtpClient:
         for start in range(0, len(specs), MAX_BATCH):
             chunk = specs[start : start + MAX_BATCH]
             request = api.BatchQueryRequest(requests=[_query_request(s) for s in chunk])
-            reply = json_format.ParseDict(
+            reply = parse_message(
                 await self._post("/message/v1/batch-query", json_format.MessageToDict(request)),
                 api.BatchQueryResponse(),
-                ignore_unknown_fields=True,
+                "batch query answer",
             )
+            if len(reply.responses) != len(chunk):
+                raise NodeMisbehaving(
+                    f"the node answered {len(reply.responses)} queries of a batch of {len(chunk)}"
+                )
             results.extend(
                 [Envelope.from_proto(e) for e in response.envelopes] for response in reply.responses
             )
@@ -267,35 +305,18 @@ class XmtpClient:
                 timeout=aiohttp.ClientTimeout(total=None, sock_read=None),
             ) as response:
                 if response.status >= 400:
-                    raise _rejection(response.status, await response.text())
+                    raise rejection(response.status, await read_body(response))
                 async for line in response.content:
                     if not line.strip():
                         continue
-                    item = json.loads(line)
-                    payload = item.get("result", item)
-                    yield Envelope.from_proto(
-                        json_format.ParseDict(payload, api.Envelope(), ignore_unknown_fields=True)
-                    )
+                    item = json_value(line)
+                    payload = item.get("result", item) if isinstance(item, dict) else item
+                    yield Envelope.from_proto(parse_message(payload, api.Envelope(), "stream"))
         except aiohttp.ClientConnectionError as exc:
             raise NodeUnreachable(f"subscription to {self.base_url} broke: {exc}") from exc
+        except (aiohttp.ClientError, ValueError) as exc:  # a line over aiohttp's limit
+            raise NodeMisbehaving(f"the subscription stream is malformed: {exc}") from None
 
 
-def _json_object(text: str) -> dict[str, Any]:
-    try:
-        value = json.loads(text) if text.strip() else {}
-    except json.JSONDecodeError as exc:
-        raise NetworkError("the node answered with something that is not JSON") from exc
-    if not isinstance(value, dict):
-        raise NetworkError("the node answered with JSON that is not an object")
-    return value
-
-
-def _rejection(status: int, text: str) -> NodeRejected:
-    try:
-        body = json.loads(text)
-        code = int(body.get("code", 2))
-        message = str(body.get("message", "")) or f"HTTP {status}"
-    except (json.JSONDecodeError, AttributeError, TypeError, ValueError):
-        code, message = 2, text.strip()[:200] or f"HTTP {status}"
-    error_type = Unauthenticated if code == _GRPC_UNAUTHENTICATED else NodeRejected
-    return error_type(f"the XMTP node refused the request: {message}", code=code, status=status)
+def _with_limit(spec: QuerySpec, limit: int) -> QuerySpec:
+    return dataclasses.replace(spec, limit=limit)

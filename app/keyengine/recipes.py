@@ -19,7 +19,7 @@ from app.keyengine.encrypted_bundle import (
     open_bundle,
     seal_bundle,
 )
-from app.keyengine.errors import DecryptionFailed
+from app.keyengine.errors import DecryptionFailed, WrongWallet
 from app.keyengine.keys import PrivateKey
 from app.keyengine.prekeys import new_pre_key, now_ms
 from app.keyengine.texts import SignatureRequest
@@ -73,13 +73,20 @@ async def decrypt_bundle(
     """Ask the wallet to re-sign the stored Enable Identity text and unlock the bundle.
 
     Successful decryption authenticates the signature, so the recovery check runs only when
-    decryption fails, to tell "another account signed" (``WrongWallet``) from "this bundle is
-    not ours or is damaged" (``DecryptionFailed``).
+    decryption fails, to tell "another account signed" (``WrongWallet``, after asking once
+    more in case the wallet answered with a stale signature) from "this bundle is not ours or
+    is damaged" (``DecryptionFailed``).
     """
     request = encrypted.signature_request
     signature = await request_signature(signer, request, observer, verify=False)
     try:
         return open_bundle(encrypted, signature)
     except DecryptionFailed:
-        check_signer(signer.address, request, signature)
+        try:
+            check_signer(signer.address, request, signature)
+        except WrongWallet:
+            # Perhaps a stale signature (an earlier request's): ask once more, and this time
+            # the signature must recover to the account before it is used.
+            signature = await request_signature(signer, request, observer, retries=0)
+            return open_bundle(encrypted, signature)
         raise

@@ -19,6 +19,7 @@ from app.about import APP_NAME
 from app.keyengine.bundles import PrivateKeyBundleV1
 from app.keyengine.crypto.ethereum import to_checksum_address
 from app.keyengine.errors import KeyEngineError
+from app.keyengine.invite_log import InviteLogStore
 from app.keyengine.journal import JournalStore
 
 SERVICE_NAME: Final = APP_NAME
@@ -113,11 +114,13 @@ def default_secret_store() -> SecretStore | None:
 
 
 class Vault:
-    """The private keys of every wallet used on this machine, and the journal beside them."""
+    """The private keys of every wallet used on this machine, and the files beside them: the
+    journal (what is still to publish) and the invite logs (which invitations were read)."""
 
     def __init__(self, data_dir: Path, secrets: SecretStore | None) -> None:
         self.secrets = secrets
         self.journal = JournalStore(data_dir)
+        self.invite_logs = InviteLogStore(data_dir)
 
     @property
     def remembers_keys(self) -> bool:

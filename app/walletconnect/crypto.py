@@ -137,7 +137,7 @@ def open_json(sym_key: bytes, envelope: str) -> dict[str, object]:
     plaintext = open_envelope(sym_key, envelope)
     try:
         value = json.loads(plaintext.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
         raise EnvelopeError("envelope does not hold UTF-8 JSON") from None
     if not isinstance(value, dict):
         raise EnvelopeError("envelope does not hold a JSON object")

@@ -86,3 +86,12 @@ class UserRejected(WalletConnectError):
 
 class ProtocolViolation(WalletConnectError):
     """The wallet sent something the protocol does not allow (malformed answer or payload)."""
+
+
+class ContractSignature(ProtocolViolation):
+    """The wallet answered with a signature longer than 65 bytes: a smart-contract account's
+    (an EIP-1271 / ERC-6492 wrapper), not the plain ECDSA signature ``personal_sign`` gives."""
+
+    def __init__(self, length: int) -> None:
+        super().__init__(f"the wallet's signature has {length} bytes, not 65")
+        self.length = length

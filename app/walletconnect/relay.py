@@ -317,7 +317,7 @@ class RelayClient:
             async for raw in ws:
                 try:
                     frame = json.loads(raw)
-                except ValueError:
+                except (ValueError, RecursionError):
                     log.warning("relay sent a frame that is not JSON")
                     continue
                 if isinstance(frame, dict):

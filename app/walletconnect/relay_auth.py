@@ -155,7 +155,7 @@ def verify_relay_jwt(token: str, *, now: float | None = None) -> dict[str, Any]:
         header = json.loads(_b64url_decode(header_b64))
         payload = json.loads(_b64url_decode(payload_b64))
         signature = _b64url_decode(signature_b64)
-    except (ValueError, UnicodeDecodeError, binascii.Error):
+    except (ValueError, UnicodeDecodeError, binascii.Error, RecursionError):
         raise InvalidRelayToken("malformed JWT") from None
     if not isinstance(header, dict) or header.get("alg") != _JWT_HEADER["alg"]:
         raise InvalidRelayToken("unexpected JWT header")

@@ -24,7 +24,7 @@ from app.walletconnect.constants import (
     SETTLE_EXPIRY_SLACK,
     USER_DISCONNECTED_CODE,
 )
-from app.walletconnect.errors import ProtocolViolation, SessionRefused
+from app.walletconnect.errors import ContractSignature, ProtocolViolation, SessionRefused
 
 SIGN_METHOD: Final = "personal_sign"
 DEFAULT_CHAINS: Final = ("eip155:1",)
@@ -370,7 +370,13 @@ def error_of(payload: Mapping[str, Any]) -> tuple[int | None, str]:
 
 
 def parse_signature_result(result: object) -> bytes:
-    """65 bytes from a ``personal_sign`` result (``0x`` + 130 hex); ``ProtocolViolation`` else."""
+    """65 bytes from a ``personal_sign`` result (``0x`` + 130 hex); ``ProtocolViolation`` else.
+
+    A longer hex signature is a smart-contract wallet's (EIP-1271 / ERC-6492 wrapper):
+    ``ContractSignature``.
+    """
+    if isinstance(result, str) and re.fullmatch(r"0x(?:[0-9a-fA-F]{2}){66,}", result):
+        raise ContractSignature(len(result) // 2 - 1)
     if not isinstance(result, str) or not re.fullmatch(r"0x[0-9a-fA-F]{130}", result):
         raise ProtocolViolation("the wallet's answer is not a 65-byte hex signature")
     return bytes.fromhex(result[2:])

@@ -72,7 +72,7 @@ class SessionStore:
             return {}
         try:
             data = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):
             log.warning("the stored WalletConnect state is damaged; starting afresh")
             return {}
         if not isinstance(data, dict) or data.get("version") != _VERSION:

@@ -18,10 +18,11 @@ import asyncio
 import base64
 import gzip
 import os
+import random
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -84,10 +85,23 @@ KEY_MATERIAL = bytes(range(32))
 CREATED_NS = 1_700_000_000_123_000_000
 WALLET_PRE_KEY = b"\x07" * 32
 
-# XMTP_FUZZ_EXAMPLES=5000 for a longer hunt; the default keeps the file fast on 2 cores.
-FUZZ_EXAMPLES = int(os.environ.get("XMTP_FUZZ_EXAMPLES", "200"))
+# Budgets, as Hypothesis profiles chosen by XMTP_FUZZ_PROFILE: "quick" (the default, `make
+# test`: 200 examples of each test) and "fuzz" (`make fuzz`: 2,000 examples, each also running
+# the parser on FUZZ_BATCH more inputs damaged by a seeded fast mutator, so every parser sees
+# at least 100,000 damaged inputs in minutes; Hypothesis generation, not parsing, is the cost).
+# XMTP_FUZZ_EXAMPLES overrides the example count of either.
+_SLOW_OK = [HealthCheck.too_slow]
+settings.register_profile("quick", max_examples=200, deadline=None, suppress_health_check=_SLOW_OK)
+settings.register_profile("fuzz", max_examples=2_000, deadline=None, suppress_health_check=_SLOW_OK)
+FUZZ_PROFILE = os.environ.get("XMTP_FUZZ_PROFILE", "quick")
+FUZZ_BATCH = {"quick": 0, "fuzz": 50}[FUZZ_PROFILE]
 FUZZ = settings(
-    max_examples=FUZZ_EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    settings.get_profile(FUZZ_PROFILE),
+    **(
+        {"max_examples": int(os.environ["XMTP_FUZZ_EXAMPLES"])}
+        if "XMTP_FUZZ_EXAMPLES" in os.environ
+        else {}
+    ),
 )
 ROUND_TRIP = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -261,40 +275,91 @@ def world() -> World:
 DAMAGE_KINDS = ("truncate", "flip", "insert", "delete", "replace", "splice", "random")
 
 
-def _damage_once(draw: st.DrawFn, data: bytes, pool: list[bytes]) -> bytes:
-    kind = draw(st.sampled_from(DAMAGE_KINDS))
+class Chooser(Protocol):
+    """Where damage gets its choices: Hypothesis (shrinkable) or a seeded ``Random`` (fast)."""
+
+    def integer(self, low: int, high: int) -> int: ...
+
+    def binary(self, min_size: int, max_size: int) -> bytes: ...
+
+    def sample(self, values: Sequence[T]) -> T: ...
+
+
+@dataclass(frozen=True)
+class HypothesisChooser:
+    draw: st.DrawFn
+
+    def integer(self, low: int, high: int) -> int:
+        return self.draw(st.integers(low, high))
+
+    def binary(self, min_size: int, max_size: int) -> bytes:
+        return self.draw(st.binary(min_size=min_size, max_size=max_size))
+
+    def sample(self, values: Sequence[T]) -> T:
+        return self.draw(st.sampled_from(values))
+
+
+@dataclass(frozen=True)
+class RandomChooser:
+    rng: random.Random
+
+    def integer(self, low: int, high: int) -> int:
+        return self.rng.randint(low, high)
+
+    def binary(self, min_size: int, max_size: int) -> bytes:
+        return self.rng.randbytes(self.rng.randint(min_size, max_size))
+
+    def sample(self, values: Sequence[T]) -> T:
+        return self.rng.choice(values)
+
+
+def _damage_once(choose: Chooser, data: bytes, pool: list[bytes]) -> bytes:
+    kind = choose.sample(DAMAGE_KINDS)
     n = len(data)
     if kind == "random" or n == 0:
-        return draw(st.binary(max_size=2 * n + 16))
+        return choose.binary(0, 2 * n + 16)
     if kind == "truncate":
-        return data[: draw(st.integers(0, n - 1))]
+        return data[: choose.integer(0, n - 1)]
     if kind == "flip":
-        bit = draw(st.integers(0, 8 * n - 1))
+        bit = choose.integer(0, 8 * n - 1)
         out = bytearray(data)
         out[bit // 8] ^= 1 << (bit % 8)
         return bytes(out)
     if kind == "insert":
-        at = draw(st.integers(0, n))
-        return data[:at] + draw(st.binary(min_size=1, max_size=32)) + data[at:]
-    at = draw(st.integers(0, n - 1))
-    length = draw(st.integers(1, n - at))
+        at = choose.integer(0, n)
+        return data[:at] + choose.binary(1, 32) + data[at:]
+    at = choose.integer(0, n - 1)
+    length = choose.integer(1, n - at)
     if kind == "delete":
         replacement = b""
     elif kind == "replace":
-        replacement = draw(st.binary(min_size=0, max_size=length + 8))
+        replacement = choose.binary(0, length + 8)
     else:  # splice: a span of another valid encoding
-        donor = draw(st.sampled_from(pool))
-        start = draw(st.integers(0, len(donor)))
-        replacement = donor[start : start + draw(st.integers(0, len(donor) - start))]
+        donor = choose.sample(pool)
+        start = choose.integer(0, len(donor))
+        replacement = donor[start : start + choose.integer(0, len(donor) - start)]
     return data[:at] + replacement + data[at + length :]
+
+
+def damage(choose: Chooser, data: bytes, pool: list[bytes]) -> bytes:
+    """``data`` after one to three chosen kinds of damage."""
+    for _ in range(choose.integer(1, 3)):
+        data = _damage_once(choose, data, pool)
+    return data
 
 
 @st.composite
 def damaged(draw: st.DrawFn, data: bytes, pool: list[bytes]) -> bytes:
     """``data`` after one to three drawn kinds of damage."""
-    for _ in range(draw(st.integers(1, 3))):
-        data = _damage_once(draw, data, pool)
-    return data
+    return damage(HypothesisChooser(draw), data, pool)
+
+
+def more_damaged(data: st.DataObject, samples: list[bytes], pool: list[bytes]) -> list[bytes]:
+    """``FUZZ_BATCH`` more damaged inputs from a drawn seed (none in the quick profile)."""
+    if not FUZZ_BATCH:
+        return []
+    chooser = RandomChooser(random.Random(data.draw(st.integers(0, 2**32), label="seed")))
+    return [damage(chooser, chooser.sample(samples), pool) for _ in range(FUZZ_BATCH)]
 
 
 def _varint(value: int) -> bytes:
@@ -673,13 +738,14 @@ def test_damaged_input_raises_only_engine_errors(
 ) -> None:
     base = data.draw(st.sampled_from(world.samples[name]), label="valid encoding")
     mutated = data.draw(damaged(base, world.pool), label="damaged")
-    value = parse_or_engine_error(PARSERS[name], mutated, name)
-    if value is not None:
-        _check_parsed(name, value)
-    if name == "validate_auth_token" and value is not None:
-        # Everything in a token is signed: damage cannot make it name another wallet.
-        assert value.wallet_address == world.signers[0].address
-        assert value.created_ns == CREATED_NS
+    for each in (mutated, *more_damaged(data, world.samples[name], world.pool)):
+        value = parse_or_engine_error(PARSERS[name], each, name)
+        if value is not None:
+            _check_parsed(name, value)
+        if name == "validate_auth_token" and value is not None:
+            # Everything in a token is signed: damage cannot make it name another wallet.
+            assert value.wallet_address == world.signers[0].address
+            assert value.created_ns == CREATED_NS
 
 
 @FUZZ
@@ -771,9 +837,10 @@ def test_damaged_aead_input_fails_or_yields_original(
     opener, same = AEAD_TARGETS[name]
     base = data.draw(st.sampled_from(world.samples[name]), label="valid encoding")
     mutated = data.draw(damaged(base, world.pool), label="damaged")
-    value = parse_or_engine_error(opener(world), mutated, name)
-    if value is not None:
-        same(world, value)
+    for each in (mutated, *more_damaged(data, world.samples[name], world.pool)):
+        value = parse_or_engine_error(opener(world), each, name)
+        if value is not None:
+            same(world, value)
 
 
 @FUZZ

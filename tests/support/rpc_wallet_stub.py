@@ -39,18 +39,20 @@ class StubWallet:
     def sign_normally(self, method: str, params: list[Any]) -> Any:
         if method == "eth_accounts":
             return {"result": [self.key.address.lower()]}
+        if method == "eth_getCode":
+            return {"result": "0x"}  # an ordinary account: no contract code
         text = bytes.fromhex(params[0][2:]).decode("utf-8")
         return {"result": "0x" + self.key.sign_personal_sync(text).hex()}
 
     def decline(self, method: str, params: list[Any]) -> Any:
         """What a wallet answers when its user says no (EIP-1193 4001)."""
-        if method == "eth_accounts":
+        if method in ("eth_accounts", "eth_getCode"):
             return self.sign_normally(method, params)
         return {"error": {"code": 4001, "message": "User rejected the request."}}
 
     def hold(self, method: str, params: list[Any]) -> Any:
         """Never answer ``personal_sign`` (a user who walked away), until shutdown."""
-        if method == "eth_accounts":
+        if method in ("eth_accounts", "eth_getCode"):
             return self.sign_normally(method, params)
 
         async def wait() -> Any:

@@ -106,6 +106,8 @@ def _on_sign(answer: Any) -> Answer:
     def respond(method: str, params: list[Any]) -> Any:
         if method == "eth_accounts":
             return {"result": [RawKeySigner(bytes.fromhex("44" * 32)).address]}
+        if method == "eth_getCode":
+            return {"result": "0x"}
         return answer(params) if callable(answer) else answer
 
     return respond
@@ -118,7 +120,7 @@ async def test_stub_signs_and_refusal_happens_before_any_request(stub: StubWalle
         await request_signature(signer, _request())
         with pytest.raises(UnsupportedText):
             await signer.sign_personal("transfer all funds")
-    assert stub.calls == ["eth_accounts", "personal_sign"]
+    assert stub.calls == ["eth_accounts", "eth_getCode", "personal_sign"]
 
 
 @pytest.mark.asyncio

@@ -9,14 +9,13 @@ from typing import Final
 from app.companion.context import AppContext
 from app.companion.qt import QObject, Signal
 from app.keyengine.errors import InvalidBundle
-from app.keyengine.files import write_private_file
+from app.keyengine.files import read_regular_file, write_private_file
 
 MAX_BACKUP_BYTES: Final = 10 * 1024 * 1024
 
 
 def _read_backup(path: Path) -> bytes:
-    with path.open("rb") as handle:
-        data = handle.read(MAX_BACKUP_BYTES + 1)
+    data = read_regular_file(path, MAX_BACKUP_BYTES)
     if len(data) > MAX_BACKUP_BYTES:
         raise InvalidBundle(f"{path} is too large to be an XMTP key backup")
     return data

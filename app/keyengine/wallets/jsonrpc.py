@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit
 
 from app.keyengine.crypto.ethereum import is_checksum_address, to_checksum_address
-from app.keyengine.errors import KeyEngineError, WalletRejected
+from app.keyengine.errors import KeyEngineError, SmartContractWallet, WalletRejected
 from app.keyengine.texts import classify_text
 
 if TYPE_CHECKING:
@@ -33,6 +33,9 @@ USER_REJECTED_CODES: Final = frozenset({4001, 5000})
 
 _ADDRESS_RE: Final = re.compile(r"^0x[0-9a-fA-F]{40}$")
 _SIGNATURE_RE: Final = re.compile(r"^0x[0-9a-fA-F]{130}$")
+_LONG_SIGNATURE_RE: Final = re.compile(r"^0x(?:[0-9a-fA-F]{2}){66,}$")
+_DELEGATION_PREFIX: Final = "0xef0100"
+"""EIP-7702: an ordinary account delegating to code; it still signs with its own key."""
 
 
 class RpcWalletError(KeyEngineError):
@@ -80,6 +83,8 @@ def _check_account(account: str) -> str:
 
 def _signature_bytes(result: object) -> bytes:
     """65 bytes ``r || s || v`` with v 27/28, from the hex string the wallet answered."""
+    if isinstance(result, str) and _LONG_SIGNATURE_RE.match(result):
+        raise SmartContractWallet(f"its signature has {len(result) // 2 - 1} bytes, not 65")
     if not isinstance(result, str) or not _SIGNATURE_RE.match(result):
         raise RpcWalletError("the wallet answered personal_sign with something not a signature")
     raw = bytes.fromhex(result[2:])
@@ -149,6 +154,7 @@ class JsonRpcSigner:
                     f"account {wanted} is not among the {len(available)} account(s) the wallet "
                     f"at {shown} offers"
                 )
+            await signer._refuse_contract_account()
         except BaseException:
             await signer.aclose()
             raise
@@ -181,6 +187,23 @@ class JsonRpcSigner:
         data = "0x" + text.encode("utf-8").hex()
         result = await self._call("personal_sign", [data, self._address], SIGN_TIMEOUT)
         return _signature_bytes(result)
+
+    async def _refuse_contract_account(self) -> None:
+        """``SmartContractWallet`` if the account has contract code (``eth_getCode``).
+
+        A wallet that cannot answer (no chain behind it, method not supported) is given the
+        benefit of the doubt: a contract wallet's long signature is refused anyway.
+        """
+        try:
+            code = await self._call("eth_getCode", [self._address, "latest"], CONNECT_TIMEOUT)
+        except RpcWalletUnreachable:
+            raise
+        except RpcWalletError:
+            return
+        if not isinstance(code, str) or code.lower().startswith(_DELEGATION_PREFIX):
+            return
+        if code.lower().removeprefix("0x").strip("0"):
+            raise SmartContractWallet(f"{self._address} has contract code on chain")
 
     async def _call(self, method: str, params: list[Any], timeout: float) -> object:
         """The ``result`` of one JSON-RPC request, or a typed error."""

@@ -1,42 +1,43 @@
 """A signer unlocked from an Ethereum V3 keystore file (scrypt or pbkdf2), and creating one.
 
-The key derivation is slow on purpose (scrypt n=262144 takes most of a second), so it always
-runs in a worker thread: a GUI event loop keeps running while a keystore is unlocked or
-created.  Passwords are used once and never kept; the private key lives only inside the signer
-and appears in no repr, message, exception or log.
+The key derivation is slow on purpose (scrypt n=262144 takes most of a second).  Unlocking
+checks the file's structure and its KDF cost (``kdf.cost_problem``: at most four times the
+standard geth/ethers parameters) before any work, then derives the key in a child process that
+is killed when the unlock is cancelled (``kdf.derive_key``), and checks the MAC and decrypts
+(AES-128-CTR) here, as the Web3 Secret Storage definition says.  Creating a keystore runs in a
+worker thread.  Either way a GUI event loop keeps running.  Passwords are used once and never
+kept; the private key lives only inside the signer and appears in no repr, message, exception
+or log.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import json
 import os
 import secrets
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal
 
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+from app.keyengine import json_input
 from app.keyengine.crypto import secp256k1
 from app.keyengine.crypto.ethereum import address_of_public_key, to_checksum_address
+from app.keyengine.crypto.hashes import keccak256
 from app.keyengine.errors import KeyEngineError
-from app.keyengine.files import fsync_directory, write_private_file
+from app.keyengine.files import fsync_directory, read_regular_file, write_private_file
+from app.keyengine.wallets.kdf import KdfParams, cost_problem, derive_key
 from app.keyengine.wallets.raw_key import RawKeySigner
 
 KdfName = Literal["scrypt", "pbkdf2"]
 
 MAX_KEYSTORE_BYTES: Final = 64 * 1024
 """A V3 keystore is about 500 bytes; larger files are not keystores."""
-
-MAX_SCRYPT_MEMORY: Final = 1 << 30
-"""scrypt uses 128·r·n bytes; 1 GiB allows n up to 2**20 with r=8 (geth's "standard" is 2**18)."""
-
-MAX_SCRYPT_WORK: Final = (1 << 20) * 8 * 4
-"""Upper bound of n·r·p, so a hostile file cannot keep a worker busy for minutes."""
-
-MAX_PBKDF2_ROUNDS: Final = 10_000_000
-"""eth-account's default is 1,000,000 and geth's 262,144."""
 
 
 class KeystoreError(KeyEngineError):
@@ -57,6 +58,10 @@ class UnsupportedKeystore(KeystoreError):
 
 class UnsupportedKdf(UnsupportedKeystore):
     """The keystore's key derivation function or its parameters are not supported."""
+
+
+class KdfTooCostly(UnsupportedKdf):
+    """The keystore asks for more KDF memory or time than the stated multiple of the standard."""
 
 
 class KeystoreExists(KeystoreError):
@@ -81,7 +86,7 @@ class KeystoreSigner:
         """
         file = Path(path)
         keystore = _parse_keystore(await asyncio.to_thread(_read_keystore_file, file), file)
-        signer = await asyncio.to_thread(_decrypt_keystore, keystore, password, file)
+        signer = await _decrypt_keystore(keystore, password, file)
         del password
         return cls(signer, file)
 
@@ -172,8 +177,7 @@ def describe_keystore(data: bytes, name: str) -> KeystoreFile | None:
 
 def _read_keystore_file(path: Path) -> bytes:
     try:
-        with path.open("rb") as handle:
-            data = handle.read(MAX_KEYSTORE_BYTES + 1)
+        data = read_regular_file(path, MAX_KEYSTORE_BYTES)
     except OSError as exc:
         raise KeystoreError(f"cannot read keystore {path}: {exc.strerror or exc}") from None
     if len(data) > MAX_KEYSTORE_BYTES:
@@ -204,42 +208,53 @@ def _int_field(params: dict[str, Any], name: str, path: Path) -> int:
     return value
 
 
-def _check_kdf(crypto: dict[str, Any], path: Path) -> None:
+def _check_kdf(crypto: dict[str, Any], path: Path) -> KdfParams:
+    """The KDF parameters once checked for shape and cost (before any derivation)."""
     kdf = crypto.get("kdf")
     params = crypto.get("kdfparams")
     if not isinstance(params, dict):
         raise CorruptKeystore(f"keystore {path} has no KDF parameters")
-    _hex_field(params, "salt", path, None)
+    salt = _hex_field(params, "salt", path, None)
     if _int_field(params, "dklen", path) != 32:
         raise UnsupportedKdf(f"keystore {path}: only 32-byte derived keys are supported")
     if kdf == "scrypt":
         n, r, p = (_int_field(params, name, path) for name in ("n", "r", "p"))
         if n < 2 or n & (n - 1):
             raise CorruptKeystore(f"keystore {path}: scrypt n={n} is not a power of two")
-        if 128 * n * r > MAX_SCRYPT_MEMORY or n * r * p > MAX_SCRYPT_WORK:
-            raise UnsupportedKdf(
-                f"keystore {path} asks for scrypt n={n}, r={r}, p={p}: more memory or work "
-                "than this app allows"
-            )
+        checked = KdfParams("scrypt", salt, 32, n=n, r=r, p=p)
     elif kdf == "pbkdf2":
         if params.get("prf") != "hmac-sha256":
             raise UnsupportedKdf(f"keystore {path}: pbkdf2 is supported with hmac-sha256 only")
-        if _int_field(params, "c", path) > MAX_PBKDF2_ROUNDS:
-            raise UnsupportedKdf(
-                f"keystore {path} asks for more than {MAX_PBKDF2_ROUNDS} pbkdf2 rounds"
-            )
+        checked = KdfParams("pbkdf2", salt, 32, rounds=_int_field(params, "c", path))
     else:
         shown = kdf if isinstance(kdf, str) else type(kdf).__name__
         raise UnsupportedKdf(
             f"keystore {path} uses key derivation {shown[:40]!r}; only scrypt and pbkdf2 are "
             "supported"
         )
+    problem = cost_problem(checked)
+    if problem is not None:
+        raise KdfTooCostly(f"keystore {path} refused before unlocking: {problem}")
+    return checked
 
 
-def _parse_keystore(data: bytes, path: Path) -> dict[str, Any]:
-    """The keystore as a dict once its structure is checked (before any costly derivation)."""
+@dataclass(frozen=True, slots=True)
+class _Keystore:
+    """The parts of a checked V3 keystore that unlocking needs."""
+
+    kdf: KdfParams
+    iv: bytes
+    ciphertext: bytes = field(repr=False)
+    mac: bytes
+    address: str | None
+
+
+def _parse_keystore(data: bytes, path: Path) -> _Keystore:
+    """The keystore's parts once its structure and KDF cost are checked (before any work)."""
     try:
-        document = json.loads(data.decode("utf-8"))
+        document = json_input.loads(data)
+    except (json_input.JsonTooDeep, RecursionError):
+        raise CorruptKeystore(f"{path} is not a keystore file (JSON nested too deeply)") from None
     except (UnicodeDecodeError, ValueError):
         raise CorruptKeystore(f"{path} is not a keystore file (not valid JSON)") from None
     if not isinstance(document, dict):
@@ -257,43 +272,37 @@ def _parse_keystore(data: bytes, path: Path) -> dict[str, Any]:
     cipherparams = crypto.get("cipherparams")
     if not isinstance(cipherparams, dict):
         raise CorruptKeystore(f"keystore {path} has no cipher parameters")
-    _hex_field(cipherparams, "iv", path, 16)
-    _hex_field(crypto, "ciphertext", path, 32)
-    _hex_field(crypto, "mac", path, 32)
-    _check_kdf(crypto, path)
+    iv = _hex_field(cipherparams, "iv", path, 16)
+    ciphertext = _hex_field(crypto, "ciphertext", path, 32)
+    mac = _hex_field(crypto, "mac", path, 32)
+    kdf = _check_kdf(crypto, path)
     address = document.get("address")
     if address is not None:
-        _hex_field(document, "address", path, 20)
-    normalised = dict(document)
-    normalised.pop("Crypto", None)
-    normalised["crypto"] = crypto
-    return normalised
+        address = "0x" + _hex_field(document, "address", path, 20).hex()
+    return _Keystore(kdf, iv, ciphertext, mac, address)
 
 
-def _decrypt_once(keystore: dict[str, Any], password: str) -> bytes | None:
+async def _private_key(keystore: _Keystore, password: str, path: Path) -> bytes | None:
     """The private key, or ``None`` when the MAC does not match (wrong password)."""
-    from eth_account import Account
-
     try:
-        return bytes(Account.decrypt(keystore, password))
-    except ValueError as exc:
-        if "MAC mismatch" in str(exc):
-            return None
-        raise CorruptKeystore("the keystore's parameters are invalid") from None
-    except (KeyError, TypeError, AssertionError, OverflowError):
-        raise CorruptKeystore("the keystore's parameters are invalid") from None
+        derived = await derive_key(keystore.kdf, password.encode("utf-8"))
+    except ValueError:
+        raise CorruptKeystore(f"keystore {path}: its KDF parameters are invalid") from None
+    expected = keccak256(derived[16:32] + keystore.ciphertext)
+    if not hmac.compare_digest(expected, keystore.mac):
+        return None
+    decryptor = Cipher(algorithms.AES(derived[:16]), modes.CTR(keystore.iv)).decryptor()
+    del derived
+    return decryptor.update(keystore.ciphertext) + decryptor.finalize()
 
 
-def _decrypt_keystore(keystore: dict[str, Any], password: str, path: Path) -> RawKeySigner:
-    try:
-        key = _decrypt_once(keystore, password)
-        if key is None:
-            # ethers normalises passwords to NFKC before deriving the key; geth does not.
-            normalised = unicodedata.normalize("NFKC", password)
-            if normalised != password:
-                key = _decrypt_once(keystore, normalised)
-    except CorruptKeystore as exc:
-        raise CorruptKeystore(f"keystore {path}: {exc}") from None
+async def _decrypt_keystore(keystore: _Keystore, password: str, path: Path) -> RawKeySigner:
+    key = await _private_key(keystore, password, path)
+    if key is None:
+        # ethers normalises passwords to NFKC before deriving the key; geth does not.
+        normalised = unicodedata.normalize("NFKC", password)
+        if normalised != password:
+            key = await _private_key(keystore, normalised, path)
     del password
     if key is None:
         raise WrongPassword(
@@ -307,13 +316,11 @@ def _decrypt_keystore(keystore: dict[str, Any], password: str, path: Path) -> Ra
         ) from None
     finally:
         del key
-    expected = keystore.get("address")
-    if isinstance(expected, str):
-        if expected.lower().removeprefix("0x") != signer.address[2:].lower():
-            raise CorruptKeystore(
-                f"keystore {path} says it holds account 0x{expected.removeprefix('0x')} but "
-                f"its key is for {signer.address}"
-            )
+    if keystore.address is not None and keystore.address != signer.address.lower():
+        raise CorruptKeystore(
+            f"keystore {path} says it holds account {keystore.address} but its key is for "
+            f"{signer.address}"
+        )
     return signer
 
 

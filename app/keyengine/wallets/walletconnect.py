@@ -23,14 +23,14 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import ClassVar, Final, Self
 
-from app.keyengine.errors import WalletRejected, WrongWallet
+from app.keyengine.errors import SmartContractWallet, WalletRejected, WrongWallet
 from app.keyengine.keys import Signature
 from app.keyengine.texts import SignaturePurpose, classify_text
 from app.keyengine.wallets.base import check_signer
 from app.walletconnect import connect as connecting
 from app.walletconnect.client import WalletConnectClient
 from app.walletconnect.constants import DEFAULT_RELAY_URL, PAIRING_TTL, PING_TIMEOUT, REQUEST_TTL
-from app.walletconnect.errors import RequestExpired, UserRejected
+from app.walletconnect.errors import ContractSignature, RequestExpired, UserRejected
 from app.walletconnect.events import Expired, Rejected, Step, WalletConnectEvent, emit
 from app.walletconnect.relay_config import RelayOptions
 from app.walletconnect.session import (
@@ -252,7 +252,11 @@ class WalletConnectSigner:
         except RequestExpired:
             self._emit(Expired(Step.REQUEST))
             raise
-        signature = Signature.from_wallet_bytes(parse_signature_result(result), by_wallet=False)
+        try:
+            answer = parse_signature_result(result)
+        except ContractSignature as exc:
+            raise SmartContractWallet(f"its signature has {exc.length} bytes, not 65") from None
+        signature = Signature.from_wallet_bytes(answer, by_wallet=False)
         wallet_bytes = signature.to_wallet_bytes()
         check_signer(address, request, wallet_bytes)
         self._emit(Signed(request.purpose, address))
