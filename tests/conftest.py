@@ -11,11 +11,14 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 import pytest_asyncio
 
 from app.keyengine.network import XmtpClient
+from app.keyengine.vault import MemoryStore
 from app.keyengine.wallets import RawKeySigner
+from tests.support.cli import Run, runner
 from tests.support.node import RunningNode
 from tests.support.postgres import postgres_server  # noqa: F401 - session fixture
 from tests.support.vectors import load_vectors
@@ -58,3 +61,22 @@ async def client(node: RunningNode) -> AsyncIterator[XmtpClient]:
     """A client that gives up fast (one retry), so that a dead node fails the test quickly."""
     async with XmtpClient(node.url, retries=1, backoff_s=0.01) as connected:
         yield connected
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str]) -> Run:
+    """``cli(*argv)``: ``xmtp-keys`` in this process -> ``(exit code, stdout, stderr)``."""
+    return runner(capsys.readouterr)
+
+
+@pytest.fixture
+def secrets() -> MemoryStore:
+    """An in-memory secret store (the real Secret Service runs in tests/flows/test_keyring.py)."""
+    return MemoryStore()
+
+
+@pytest_asyncio.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    """A raw HTTP session for tests that speak to a server directly."""
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
+        yield session

@@ -19,7 +19,6 @@ from typing import Any
 
 import pytest
 
-from app.cli.main import main
 from app.keyengine.artefacts import DETECTORS
 from app.keyengine.authn import create_auth_token
 from app.keyengine.bundles import (
@@ -46,22 +45,10 @@ ERROR_PREFIX = "xmtp-keys: error: "
 Run = Callable[..., tuple[int, str, str]]
 
 
-@pytest.fixture
-def run(capsys: pytest.CaptureFixture[str]) -> Run:
-    """Run ``main(argv)`` and return ``(exit code, stdout, stderr)``."""
-
-    def _run(*argv: str) -> tuple[int, str, str]:
-        code = main(list(argv))
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return _run
-
-
-def _report(run: Run, *argv: str, code: int = 0) -> dict[str, Any]:
+def _report(cli: Run, *argv: str, code: int = 0) -> dict[str, Any]:
     """The ``--json`` report of ``argv``; ``code``: the exit code expected (1: a negative
     verdict)."""
-    exit_code, out, err = run(*argv, "--json")
+    exit_code, out, err = cli(*argv, "--json")
     assert (exit_code, err) == (code, "")
     report: dict[str, Any] = json.loads(out)
     return report
@@ -92,8 +79,8 @@ def other_key_file(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def generated(run: Run, key_file: Path) -> dict[str, Any]:
-    return _report(run, "generate", "--wallet-key-file", str(key_file), "--json")
+def generated(cli: Run, key_file: Path) -> dict[str, Any]:
+    return _report(cli, "generate", "--wallet-key-file", str(key_file), "--json")
 
 
 def _write(tmp_path: Path, name: str, data: bytes | str) -> Path:
@@ -147,10 +134,10 @@ def test_generate_json_outputs_are_consistent(generated: dict[str, Any]) -> None
     ],
 )
 def test_inspect_each_generated_output(
-    run: Run, tmp_path: Path, generated: dict[str, Any], field: str, expected_type: str
+    cli: Run, tmp_path: Path, generated: dict[str, Any], field: str, expected_type: str
 ) -> None:
     path = _write(tmp_path, field, generated[field] + "\n")
-    report = _report(run, "inspect", str(path))
+    report = _report(cli, "inspect", str(path))
     assert report["type"] == expected_type
     assert report["input_encoding"] == "base64"
     assert report["errors"] == []
@@ -172,9 +159,9 @@ def test_inspect_each_generated_output(
 
 
 def test_generate_human_summary_prints_no_private_key(
-    run: Run, tmp_path: Path, key_file: Path
+    cli: Run, tmp_path: Path, key_file: Path
 ) -> None:
-    code, out, err = run("generate", "--wallet-key-file", str(key_file))
+    code, out, err = cli("generate", "--wallet-key-file", str(key_file))
     assert (code, err) == (0, "")
     assert RawKeySigner(bytes.fromhex(WALLET_HEX)).address in out
     assert "not kept" in out
@@ -182,7 +169,7 @@ def test_generate_human_summary_prints_no_private_key(
         json.loads(out)
     # with --out the keys are known, so the summary can be checked for them
     out_path = tmp_path / "kept.bin"
-    code, out, err = run("generate", "--wallet-key-file", str(key_file), "--out", str(out_path))
+    code, out, err = cli("generate", "--wallet-key-file", str(key_file), "--out", str(out_path))
     assert (code, err) == (0, "")
     bundle = PrivateKeyBundleV1.from_bytes(out_path.read_bytes())
     assert bundle.identity_key.public_key.point.hex() in out
@@ -192,18 +179,18 @@ def test_generate_human_summary_prints_no_private_key(
     assert base64.b64encode(bundle.to_bytes()).decode() not in out
 
 
-def test_global_json_flag_before_the_command(run: Run, key_file: Path) -> None:
-    report = _report(run, "--json", "generate", "--wallet-key-file", str(key_file))
+def test_global_json_flag_before_the_command(cli: Run, key_file: Path) -> None:
+    report = _report(cli, "--json", "generate", "--wallet-key-file", str(key_file))
     assert report["wallet_address"] == RawKeySigner(bytes.fromhex(WALLET_HEX)).address
     assert "private_key_bundle" in report
 
 
 def test_generate_out_writes_a_0600_file_and_refuses_to_overwrite(
-    run: Run, tmp_path: Path, key_file: Path
+    cli: Run, tmp_path: Path, key_file: Path
 ) -> None:
     out_path = tmp_path / "bundle.bin"
     report = _report(
-        run, "generate", "--wallet-key-file", str(key_file), "--out", str(out_path), "--json"
+        cli, "generate", "--wallet-key-file", str(key_file), "--out", str(out_path), "--json"
     )
     assert "private_key_bundle" not in report
     assert report["private_key_bundle_file"] == str(out_path)
@@ -214,7 +201,7 @@ def test_generate_out_writes_a_0600_file_and_refuses_to_overwrite(
     assert bundle.identity_key.public_key.point.hex() == report["identity_key"]
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
 
-    code, out, err = run("generate", "--wallet-key-file", str(key_file), "--out", str(out_path))
+    code, out, err = cli("generate", "--wallet-key-file", str(key_file), "--out", str(out_path))
     message = _assert_one_error_line(code, out, err)
     assert "already exists" in message
     assert out_path.read_bytes() == content
@@ -224,10 +211,10 @@ def test_generate_out_writes_a_0600_file_and_refuses_to_overwrite(
 
 
 def test_decrypt_bundle_with_the_right_wallet(
-    run: Run, tmp_path: Path, generated: dict[str, Any], key_file: Path
+    cli: Run, tmp_path: Path, generated: dict[str, Any], key_file: Path
 ) -> None:
     path = _write(tmp_path, "enc.bin", base64.b64decode(generated["encrypted_bundle"]))
-    report = _report(run, "decrypt-bundle", "--wallet-key-file", str(key_file), str(path))
+    report = _report(cli, "decrypt-bundle", "--wallet-key-file", str(key_file), str(path))
     assert report["type"] == "private_key_bundle_v1"
     assert report["wallet_address"] == generated["wallet_address"]
     assert report["decrypted_with_wallet"] == generated["wallet_address"]
@@ -239,10 +226,10 @@ def test_decrypt_bundle_with_the_right_wallet(
 
 
 def test_decrypt_bundle_with_another_wallet_fails_in_one_line(
-    run: Run, tmp_path: Path, generated: dict[str, Any], other_key_file: Path
+    cli: Run, tmp_path: Path, generated: dict[str, Any], other_key_file: Path
 ) -> None:
     path = _write(tmp_path, "enc.b64", generated["encrypted_bundle"])
-    code, out, err = run("decrypt-bundle", "--wallet-key-file", str(other_key_file), str(path))
+    code, out, err = cli("decrypt-bundle", "--wallet-key-file", str(other_key_file), str(path))
     message = _assert_one_error_line(code, out, err, expected_code=5)
     assert "cannot decrypt" in message
     assert RawKeySigner(bytes.fromhex(OTHER_WALLET_HEX)).address in message
@@ -250,10 +237,10 @@ def test_decrypt_bundle_with_another_wallet_fails_in_one_line(
 
 
 def test_decrypt_bundle_refuses_other_artefacts(
-    run: Run, tmp_path: Path, generated: dict[str, Any], key_file: Path
+    cli: Run, tmp_path: Path, generated: dict[str, Any], key_file: Path
 ) -> None:
     path = _write(tmp_path, "contact.b64", generated["contact_bundle_v2"])
-    code, out, err = run("decrypt-bundle", "--wallet-key-file", str(key_file), str(path))
+    code, out, err = cli("decrypt-bundle", "--wallet-key-file", str(key_file), str(path))
     message = _assert_one_error_line(code, out, err)
     assert message == "the input holds a contact_bundle_v2, not an encrypted private key bundle"
 
@@ -315,11 +302,11 @@ ARTEFACTS = _artefacts()
 
 
 @pytest.mark.parametrize("name", list(ARTEFACTS))
-def test_inspect_detects_each_type_from_raw_bytes(run: Run, tmp_path: Path, name: str) -> None:
+def test_inspect_detects_each_type_from_raw_bytes(cli: Run, tmp_path: Path, name: str) -> None:
     data, expected_type = ARTEFACTS[name]
     # a legacy contact has no pre-key, so its chain cannot hold: a negative verdict
     verdict = 1 if name == "legacy contact" else 0
-    report = _report(run, "inspect", str(_write(tmp_path, "artefact", data)), code=verdict)
+    report = _report(cli, "inspect", str(_write(tmp_path, "artefact", data)), code=verdict)
     assert report["type"] == expected_type
     assert report["input_encoding"] == "raw"
     if "wrapped" in report:
@@ -334,10 +321,10 @@ def test_exactly_one_detector_accepts_each_artefact(name: str) -> None:
     assert [artefact.kind.value for artefact in found] == [expected_type]
 
 
-def test_inspect_private_bundle_reports_history_newest_first(run: Run, tmp_path: Path) -> None:
+def test_inspect_private_bundle_reports_history_newest_first(cli: Run, tmp_path: Path) -> None:
     data, _ = ARTEFACTS["wrapped v1"]
     bundle = PrivateKeyBundleV1.from_bytes(data)
-    report = _report(run, "inspect", str(_write(tmp_path, "b", data)))
+    report = _report(cli, "inspect", str(_write(tmp_path, "b", data)))
     points = [k.public_key.point.hex() for k in bundle.pre_keys]
     assert len(points) == 2
     assert report["prekeys"] == points
@@ -346,35 +333,35 @@ def test_inspect_private_bundle_reports_history_newest_first(run: Run, tmp_path:
     assert created == [k.public_key.timestamp_ms * 10**6 for k in bundle.pre_keys]
     assert created[0] > created[1]
     assert report["signatures_valid"] is True
-    v2 = _report(run, "inspect", str(_write(tmp_path, "v2", ARTEFACTS["wrapped v2"][0])))
+    v2 = _report(cli, "inspect", str(_write(tmp_path, "v2", ARTEFACTS["wrapped v2"][0])))
     for key in ("wallet_address", "identity_key", "prekey", "prekeys", "signatures_valid"):
         assert v2[key] == report[key]
 
 
-def test_inspect_invitation_and_v1_message_headers(run: Run, tmp_path: Path) -> None:
-    invite = _report(run, "inspect", str(_write(tmp_path, "i", ARTEFACTS["invitation"][0])))
+def test_inspect_invitation_and_v1_message_headers(cli: Run, tmp_path: Path) -> None:
+    invite = _report(cli, "inspect", str(_write(tmp_path, "i", ARTEFACTS["invitation"][0])))
     assert invite["created_ns"] == 1_700_000
     assert invite["sender"]["wallet_address"] == _INVITE["expected_alice_address"]
     assert invite["recipient"]["wallet_address"] == _INVITE["expected_bob_address"]
     assert invite["recipient"]["prekey"] == _BOB.current_pre_key.public_key.point.hex()
     assert invite["signatures_valid"] is True
-    message = _report(run, "inspect", str(_write(tmp_path, "m", ARTEFACTS["message v1"][0])))
+    message = _report(cli, "inspect", str(_write(tmp_path, "m", ARTEFACTS["message v1"][0])))
     assert message["timestamp_ms"] == 1_700_000
     assert message["sender"]["wallet_address"] == _INVITE["expected_alice_address"]
     assert message["recipient"]["identity_key"] == _BOB.identity_key.public_key.point.hex()
     assert message["signatures_valid"] is True
 
 
-def test_inspect_fresh_auth_token_is_valid(run: Run, tmp_path: Path) -> None:
+def test_inspect_fresh_auth_token_is_valid(cli: Run, tmp_path: Path) -> None:
     token = base64.b64encode(ARTEFACTS["auth token"][0]).decode()
-    report = _report(run, "inspect", str(_write(tmp_path, "token", token)))
+    report = _report(cli, "inspect", str(_write(tmp_path, "token", token)))
     assert report["type"] == "auth_token"
     assert report["wallet_address"] == RawKeySigner(bytes.fromhex(WALLET_HEX)).address
     assert report["auth_data_wallet"] == report["wallet_address"]
     assert (report["signatures_valid"], report["valid"], report["errors"]) == (True, True, [])
 
 
-def test_inspect_reports_broken_signatures_and_mismatched_keys(run: Run, tmp_path: Path) -> None:
+def test_inspect_reports_broken_signatures_and_mismatched_keys(cli: Run, tmp_path: Path) -> None:
     bundle = PrivateKeyBundleV1.from_bytes(ARTEFACTS["wrapped v1"][0])
     stranger = PrivateKey.generate(bundle.current_pre_key.timestamp_ms)
     # a pre-key whose private half belongs to another key
@@ -382,14 +369,14 @@ def test_inspect_reports_broken_signatures_and_mismatched_keys(run: Run, tmp_pat
         bundle.identity_key,
         (stranger.with_public_key(bundle.current_pre_key.public_key),),
     )
-    report = _report(run, "inspect", str(_write(tmp_path, "a", mismatched.to_bytes())), code=1)
+    report = _report(cli, "inspect", str(_write(tmp_path, "a", mismatched.to_bytes())), code=1)
     assert report["signatures_valid"] is False
     assert report["errors"] == ["current pre-key: the private key does not match its public key"]
     # a pre-key signed by a key other than the identity key
     forged = PublicKeyBundle(
         bundle.identity_key.public_key, stranger.sign_key(stranger.public_key.unsigned())
     )
-    report = _report(run, "inspect", str(_write(tmp_path, "b", forged.to_bytes())), code=1)
+    report = _report(cli, "inspect", str(_write(tmp_path, "b", forged.to_bytes())), code=1)
     assert report["type"] == "public_key_bundle"
     assert report["wallet_address"] == bundle.wallet_address
     assert report["signatures_valid"] is False
@@ -397,7 +384,7 @@ def test_inspect_reports_broken_signatures_and_mismatched_keys(run: Run, tmp_pat
 
 
 def test_inspect_accepts_every_text_encoding_and_stdin(
-    run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    cli: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     data, _ = ARTEFACTS["contact v2"]
     standard = base64.b64encode(data).decode()
@@ -412,20 +399,20 @@ def test_inspect_accepts_every_text_encoding_and_stdin(
         "hex": data.hex(),
         "hex 0x upper": "0x" + data.hex().upper() + "\r\n",
     }
-    expected = _report(run, "inspect", str(_write(tmp_path, "raw", data)))
+    expected = _report(cli, "inspect", str(_write(tmp_path, "raw", data)))
     for name, form in forms.items():
-        report = _report(run, "inspect", str(_write(tmp_path, name, form)))
+        report = _report(cli, "inspect", str(_write(tmp_path, name, form)))
         assert report["input_encoding"] == name.split()[0], name
         assert {**report, "input_encoding": "raw"} == expected, name
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(standard.encode())))
-    assert _report(run, "inspect", "-")["identity_key"] == expected["identity_key"]
+    assert _report(cli, "inspect", "-")["identity_key"] == expected["identity_key"]
 
 
 def test_json_flag_before_or_after_the_command_gives_the_same_output(
-    run: Run, tmp_path: Path
+    cli: Run, tmp_path: Path
 ) -> None:
     path = str(_write(tmp_path, "c", ARTEFACTS["contact v1"][0]))
-    before, after = run("--json", "inspect", path), run("inspect", "--json", path)
+    before, after = cli("--json", "inspect", path), cli("inspect", "--json", path)
     assert before == after and before[0] == 0 and json.loads(before[1])["type"]
 
 
@@ -433,9 +420,9 @@ def test_json_flag_before_or_after_the_command_gives_the_same_output(
 
 
 @pytest.mark.parametrize("who", ["alice", "bob"])
-def test_inspect_vector_private_bundles_given_as_hex(run: Run, tmp_path: Path, who: str) -> None:
+def test_inspect_vector_private_bundles_given_as_hex(cli: Run, tmp_path: Path, who: str) -> None:
     path = _write(tmp_path, who, _INVITE[f"{who}_private_key_bundle_hex"])
-    report = _report(run, "inspect", str(path))
+    report = _report(cli, "inspect", str(path))
     facts = _VECTORS["deterministic-invite-topic"]["verified_here"][who]
     assert report["type"] == "private_key_bundle_v1"
     assert report["input_encoding"] == "hex"
@@ -445,11 +432,11 @@ def test_inspect_vector_private_bundles_given_as_hex(run: Run, tmp_path: Path, w
     assert report["signatures_valid"] is True
 
 
-def test_inspect_vector_js_private_bundle(run: Run, tmp_path: Path) -> None:
+def test_inspect_vector_js_private_bundle(cli: Run, tmp_path: Path) -> None:
     vector = _VECTORS["js-private-key-bundle-mobile-load"]
     facts = vector["verified_here"]
     path = _write(tmp_path, "b", bytes.fromhex(vector["data"]["private_key_bundle_hex"]))
-    report = _report(run, "inspect", str(path))
+    report = _report(cli, "inspect", str(path))
     assert report["type"] == "private_key_bundle_v1"
     assert report["wallet_address"] == facts["wallet"]
     assert report["identity_created_ns"] == int(facts["identity_ts_ms"]) * 10**6
@@ -459,10 +446,10 @@ def test_inspect_vector_js_private_bundle(run: Run, tmp_path: Path) -> None:
     assert facts["prekey_priv"] not in json.dumps(report)
 
 
-def test_inspect_vector_contact_bundle_v2(run: Run, tmp_path: Path) -> None:
+def test_inspect_vector_contact_bundle_v2(cli: Run, tmp_path: Path) -> None:
     vector = _VECTORS["contact-bundle-v2"]
     path = _write(tmp_path, "c", vector["data"]["envelope_message_hex"])
-    report = _report(run, "inspect", str(path))
+    report = _report(cli, "inspect", str(path))
     assert report["type"] == "contact_bundle_v2"
     assert report["wallet_address"] == vector["data"]["expected_wallet_address"]
     assert report["identity_key"] == vector["verified_here"]["identity_key_bytes"][-130:]
@@ -473,10 +460,10 @@ def test_inspect_vector_contact_bundle_v2(run: Run, tmp_path: Path) -> None:
     assert report["errors"] == []
 
 
-def test_inspect_vector_raw_public_key_bundle_contact(run: Run, tmp_path: Path) -> None:
+def test_inspect_vector_raw_public_key_bundle_contact(cli: Run, tmp_path: Path) -> None:
     vector = _VECTORS["contact-bundle-raw-publickeybundle"]
     path = _write(tmp_path, "c", bytes.fromhex(vector["data"]["envelope_message_hex"]))
-    report = _report(run, "inspect", str(path), code=1)
+    report = _report(cli, "inspect", str(path), code=1)
     assert report["type"] == "contact_bundle_legacy"
     assert report["wallet_address"] == vector["data"]["expected_wallet_address"]
     assert report["identity_created_ns"] == int(vector["verified_here"]["identity_ts_ms"]) * 10**6
@@ -492,9 +479,9 @@ def test_inspect_vector_raw_public_key_bundle_contact(run: Run, tmp_path: Path) 
         ("spoofed-prekey-rejected", "envelope_message_base64"),
     ],
 )
-def test_inspect_vector_v2_messages(run: Run, tmp_path: Path, vector_id: str, field: str) -> None:
+def test_inspect_vector_v2_messages(cli: Run, tmp_path: Path, vector_id: str, field: str) -> None:
     data = _VECTORS[vector_id]["data"]
-    report = _report(run, "inspect", str(_write(tmp_path, "m", data[field])))
+    report = _report(cli, "inspect", str(_write(tmp_path, "m", data[field])))
     assert report["type"] == "message_v2"
     assert report["topic"] == data["content_topic"]
     if "expected_id" in data:
@@ -506,10 +493,10 @@ def test_inspect_vector_v2_messages(run: Run, tmp_path: Path, vector_id: str, fi
 
 
 @pytest.mark.parametrize("vector_id", ["auth-token-xmtpjs-1", "auth-token-xmtpjs-2"])
-def test_inspect_vector_auth_tokens_are_expired(run: Run, tmp_path: Path, vector_id: str) -> None:
+def test_inspect_vector_auth_tokens_are_expired(cli: Run, tmp_path: Path, vector_id: str) -> None:
     vector = _VECTORS[vector_id]
     token = str(_write(tmp_path, "t", vector["data"]["token_base64"]))
-    report = _report(run, "inspect", token, code=1)
+    report = _report(cli, "inspect", token, code=1)
     assert report["type"] == "auth_token"
     assert report["wallet_address"] == vector["verified_here"]["wallet_recovered"]
     assert report["created_ns"] == int(vector["verified_here"]["authdata_created_ns"])
@@ -538,15 +525,15 @@ def _truncated_bundle() -> bytes:
         pytest.param(ARTEFACTS["encrypted"][0][:-40], id="truncated encrypted bundle"),
     ],
 )
-def test_inspect_bad_input_is_one_error_line(run: Run, tmp_path: Path, content: bytes) -> None:
-    code, out, err = run("inspect", str(_write(tmp_path, "bad", content)))
+def test_inspect_bad_input_is_one_error_line(cli: Run, tmp_path: Path, content: bytes) -> None:
+    code, out, err = cli("inspect", str(_write(tmp_path, "bad", content)))
     _assert_one_error_line(code, out, err)
 
 
-def test_inspect_missing_file_and_directory(run: Run, tmp_path: Path) -> None:
-    message = _assert_one_error_line(*run("inspect", str(tmp_path / "nope")))
+def test_inspect_missing_file_and_directory(cli: Run, tmp_path: Path) -> None:
+    message = _assert_one_error_line(*cli("inspect", str(tmp_path / "nope")))
     assert message == f"cannot read {tmp_path / 'nope'}: No such file or directory"
-    _assert_one_error_line(*run("inspect", str(tmp_path)))
+    _assert_one_error_line(*cli("inspect", str(tmp_path)))
 
 
 @pytest.mark.parametrize(
@@ -561,7 +548,7 @@ def test_inspect_missing_file_and_directory(run: Run, tmp_path: Path) -> None:
     ],
 )
 def test_malformed_wallet_key_file(
-    run: Run, tmp_path: Path, generated: dict[str, Any], content: str
+    cli: Run, tmp_path: Path, generated: dict[str, Any], content: str
 ) -> None:
     key = _write(tmp_path, "key", content.encode("latin-1"))
     enc = _write(tmp_path, "enc", generated["encrypted_bundle"])
@@ -569,14 +556,14 @@ def test_malformed_wallet_key_file(
         ("generate", "--wallet-key-file", str(key)),
         ("decrypt-bundle", "--wallet-key-file", str(key), str(enc)),
     ):
-        message = _assert_one_error_line(*run(*argv))
+        message = _assert_one_error_line(*cli(*argv))
         assert message.startswith(f"wallet key file {key}")
         assert WALLET_HEX not in message
 
 
-def test_missing_wallet_key_file(run: Run, tmp_path: Path) -> None:
+def test_missing_wallet_key_file(cli: Run, tmp_path: Path) -> None:
     message = _assert_one_error_line(
-        *run("generate", "--wallet-key-file", str(tmp_path / "absent"))
+        *cli("generate", "--wallet-key-file", str(tmp_path / "absent"))
     )
     assert "cannot read wallet key file" in message
 
@@ -591,12 +578,12 @@ def test_missing_wallet_key_file(run: Run, tmp_path: Path) -> None:
         pytest.param(("inspect", "--bogus", "x"), id="unknown option"),
     ],
 )
-def test_usage_errors_are_one_line(run: Run, argv: tuple[str, ...]) -> None:
-    _assert_one_error_line(*run(*argv))
+def test_usage_errors_are_one_line(cli: Run, argv: tuple[str, ...]) -> None:
+    _assert_one_error_line(*cli(*argv))
 
 
-def test_help_exits_zero(run: Run) -> None:
-    code, out, err = run("--help")
+def test_help_exits_zero(cli: Run) -> None:
+    code, out, err = cli("--help")
     assert (code, err) == (0, "")
     for command in ("inspect", "decrypt-bundle", "generate"):
         assert command in out
@@ -634,7 +621,7 @@ def password_file(tmp_path: Path) -> Path:
 
 @pytest.mark.parametrize("command", WALLET_COMMANDS, ids=[c[0] for c in WALLET_COMMANDS])
 def test_wallet_options_are_exactly_one(
-    run: Run, tmp_path: Path, key_file: Path, command: tuple[str, ...]
+    cli: Run, tmp_path: Path, key_file: Path, command: tuple[str, ...]
 ) -> None:
     keyfile = str(tmp_path / "k.json")
     pairs = [
@@ -644,9 +631,9 @@ def test_wallet_options_are_exactly_one(
         ("--wallet-key-file", str(key_file), "--walletconnect"),
     ]
     for pair in pairs:
-        message = _assert_one_error_line(*run(*command, *pair))
+        message = _assert_one_error_line(*cli(*command, *pair))
         assert "not allowed with argument" in message
-    message = _assert_one_error_line(*run(*command))
+    message = _assert_one_error_line(*cli(*command))
     assert (
         "one of the arguments --wallet-key-file --keyfile --rpc-wallet --walletconnect" in message
     )
@@ -662,20 +649,20 @@ def test_wallet_options_are_exactly_one(
     ],
 )
 def test_wallet_sub_options_need_their_wallet_option(
-    run: Run, key_file: Path, extra: tuple[str, ...], owner: str
+    cli: Run, key_file: Path, extra: tuple[str, ...], owner: str
 ) -> None:
     for command in (("generate",), ("login",)):
-        message = _assert_one_error_line(*run(*command, "--wallet-key-file", str(key_file), *extra))
+        message = _assert_one_error_line(*cli(*command, "--wallet-key-file", str(key_file), *extra))
         assert message == f"{extra[0]} can only be used with {owner}"
 
 
 def test_walletconnect_needs_a_project_id_and_a_reachable_relay(
-    run: Run, monkeypatch: pytest.MonkeyPatch
+    cli: Run, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("XMTP_COMPANION_WC_PROJECT_ID", raising=False)
-    message = _assert_one_error_line(*run("generate", "--walletconnect"))
+    message = _assert_one_error_line(*cli("generate", "--walletconnect"))
     assert "--project-id" in message and "XMTP_COMPANION_WC_PROJECT_ID" in message
-    code, out, err = run(
+    code, out, err = cli(
         "generate", "--walletconnect", "--relay", "ws://127.0.0.1:1", "--project-id", "p"
     )
     assert code == 3 and out == "" and "Traceback" not in err
@@ -684,14 +671,14 @@ def test_walletconnect_needs_a_project_id_and_a_reachable_relay(
 
 
 def test_keyfile_without_password_file_and_no_terminal(
-    run: Run, keystore_file: Path, monkeypatch: pytest.MonkeyPatch
+    cli: Run, keystore_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def no_prompt(prompt: str = "") -> str:
         raise AssertionError("getpass must not be called without a terminal")
 
     monkeypatch.setattr("app.cli.signers._terminal_available", lambda: False)
     monkeypatch.setattr("getpass.getpass", no_prompt)
-    message = _assert_one_error_line(*run("generate", "--keyfile", str(keystore_file)))
+    message = _assert_one_error_line(*cli("generate", "--keyfile", str(keystore_file)))
     assert message == (
         f"--keyfile {keystore_file} needs its password: give --password-file P "
         "(there is no terminal to ask on)"
@@ -699,7 +686,7 @@ def test_keyfile_without_password_file_and_no_terminal(
 
 
 def test_keyfile_password_is_prompted_on_a_terminal(
-    run: Run, keystore_file: Path, monkeypatch: pytest.MonkeyPatch
+    cli: Run, keystore_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     prompts: list[str] = []
 
@@ -709,26 +696,26 @@ def test_keyfile_password_is_prompted_on_a_terminal(
 
     monkeypatch.setattr("app.cli.signers._terminal_available", lambda: True)
     monkeypatch.setattr("getpass.getpass", prompt)
-    report = _report(run, "generate", "--keyfile", str(keystore_file), "--json")
+    report = _report(cli, "generate", "--keyfile", str(keystore_file), "--json")
     assert report["wallet_address"] == RawKeySigner(bytes.fromhex(WALLET_HEX)).address
     assert prompts == [f"Password for keystore {keystore_file}: "]
 
 
 def test_keyfile_generate_and_decrypt_bundle(
-    run: Run, tmp_path: Path, keystore_file: Path, password_file: Path
+    cli: Run, tmp_path: Path, keystore_file: Path, password_file: Path
 ) -> None:
     keyfile = ("--keyfile", str(keystore_file), "--password-file", str(password_file))
-    report = _report(run, "generate", *keyfile, "--json")
+    report = _report(cli, "generate", *keyfile, "--json")
     wallet = RawKeySigner(bytes.fromhex(WALLET_HEX)).address
     assert report["wallet_address"] == wallet
     enc = _write(tmp_path, "enc", report["encrypted_bundle"])
-    decrypted = _report(run, "decrypt-bundle", *keyfile, str(enc))
+    decrypted = _report(cli, "decrypt-bundle", *keyfile, str(enc))
     assert decrypted["decrypted_with_wallet"] == wallet
     assert decrypted["errors"] == []
 
 
 def test_keyfile_errors_are_one_line(
-    run: Run, tmp_path: Path, keystore_file: Path, password_file: Path
+    cli: Run, tmp_path: Path, keystore_file: Path, password_file: Path
 ) -> None:
     wrong = _write(tmp_path, "wrong.txt", "not it\n")
     cases = [
@@ -750,19 +737,19 @@ def test_keyfile_errors_are_one_line(
         ),
     ]
     for argv, expected, expected_code in cases:
-        message = _assert_one_error_line(*run("generate", *argv), expected_code=expected_code)
+        message = _assert_one_error_line(*cli("generate", *argv), expected_code=expected_code)
         assert expected in message
         assert KEYSTORE_PASSWORD not in message and WALLET_HEX not in message
 
 
 def test_keyfile_login_end_to_end(
-    run: Run, tmp_path: Path, keystore_file: Path, password_file: Path
+    cli: Run, tmp_path: Path, keystore_file: Path, password_file: Path
 ) -> None:
     """login then prekeys with a keystore, on the embedded node the CLI starts by itself."""
     common = ("--data-dir", str(tmp_path / "data"), "--json")
     keyfile = ("--keyfile", str(keystore_file), "--password-file", str(password_file))
     wallet = RawKeySigner(bytes.fromhex(WALLET_HEX)).address
-    code, out, err = run(*common, "login", *keyfile)
+    code, out, err = cli(*common, "login", *keyfile)
     assert code == 0, err
     lines = [json.loads(line) for line in out.splitlines()]
     assert [line["purpose"] for line in lines if line.get("event") == "sign_request"] == [
@@ -770,7 +757,7 @@ def test_keyfile_login_end_to_end(
         "enable_identity",
     ]
     assert lines[-1]["wallet_address"] == wallet and lines[-1]["source"] == "generated"
-    code, out, err = run(*common, "prekeys", *keyfile)
+    code, out, err = cli(*common, "prekeys", *keyfile)
     assert code == 0, err
     listed = json.loads(out.splitlines()[-1])
     assert listed["wallet_address"] == wallet
@@ -781,25 +768,25 @@ def test_keyfile_login_end_to_end(
 
 
 def test_private_keys_never_appear_in_inspect_or_error_output(
-    run: Run, tmp_path: Path, generated: dict[str, Any], key_file: Path, other_key_file: Path
+    cli: Run, tmp_path: Path, generated: dict[str, Any], key_file: Path, other_key_file: Path
 ) -> None:
     raw = base64.b64decode(generated["private_key_bundle"])
     bundle = PrivateKeyBundleV1.from_bytes(raw)
     secrets = _secrets_of(bundle)
     enc = _write(tmp_path, "enc", generated["encrypted_bundle"])
     outputs = [
-        run("inspect", str(_write(tmp_path, "raw", raw))),
-        run("inspect", str(_write(tmp_path, "b64", generated["private_key_bundle"]))),
-        run("inspect", str(_write(tmp_path, "hex", raw.hex()))),
-        run(
+        cli("inspect", str(_write(tmp_path, "raw", raw))),
+        cli("inspect", str(_write(tmp_path, "b64", generated["private_key_bundle"]))),
+        cli("inspect", str(_write(tmp_path, "hex", raw.hex()))),
+        cli(
             "inspect",
             str(_write(tmp_path, "v2", PrivateKeyBundleV2.from_legacy(bundle).to_bytes())),
         ),
-        run("inspect", str(_write(tmp_path, "cut", raw[:-5]))),
-        run("inspect", str(_write(tmp_path, "cuthex", raw.hex()[:-2]))),
-        run("decrypt-bundle", "--wallet-key-file", str(key_file), str(enc)),
-        run("decrypt-bundle", "--wallet-key-file", str(other_key_file), str(enc)),
-        run("decrypt-bundle", "--wallet-key-file", str(key_file), str(tmp_path / "raw")),
+        cli("inspect", str(_write(tmp_path, "cut", raw[:-5]))),
+        cli("inspect", str(_write(tmp_path, "cuthex", raw.hex()[:-2]))),
+        cli("decrypt-bundle", "--wallet-key-file", str(key_file), str(enc)),
+        cli("decrypt-bundle", "--wallet-key-file", str(other_key_file), str(enc)),
+        cli("decrypt-bundle", "--wallet-key-file", str(key_file), str(tmp_path / "raw")),
     ]
     codes = [code for code, _, _ in outputs]
     assert codes == [0, 0, 0, 0, 2, 2, 0, 5, 2]

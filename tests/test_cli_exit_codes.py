@@ -32,15 +32,9 @@ from tests.support.cli import (
     dead_port,
     error_of,
     json_lines,
-    runner,
     threaded_stub_wallet,
 )
 from tests.support.rpc_wallet_stub import StubWallet
-
-
-@pytest.fixture
-def run(capsys: pytest.CaptureFixture[str]) -> Run:
-    return runner(capsys.readouterr)
 
 
 @pytest.fixture
@@ -53,8 +47,8 @@ def key_file(tmp_path: Path) -> Path:
 # --- exit codes and error sentences -----------------------------------------------------------
 
 
-def test_help_lists_every_exit_code(run: Run) -> None:
-    code, out, err = run("--help")
+def test_help_lists_every_exit_code(cli: Run) -> None:
+    code, out, err = cli("--help")
     assert (code, err) == (0, "")
     assert EXIT_CODES_HELP in out
     for number in (0, 1, 2, 3, 4, 5):
@@ -66,34 +60,34 @@ def test_help_lists_every_exit_code(run: Run) -> None:
 
 
 def test_a_dead_node_is_exit_code_3_and_a_sentence_naming_it(
-    run: Run, key_file: Path, tmp_path: Path
+    cli: Run, key_file: Path, tmp_path: Path
 ) -> None:
     url = f"http://127.0.0.1:{dead_port()}"
     for argv in (("lookup", WALLET), ("login", "--wallet-key-file", str(key_file))):
-        code, out, err = run("--node", url, "--data-dir", str(tmp_path), *argv)
+        code, out, err = cli("--node", url, "--data-dir", str(tmp_path), *argv)
         assert (code, out) == (3, "")
         message = error_of(err)
         assert message.startswith(f"cannot reach the XMTP node at {url}; check that the node")
         assert "--node" in message
 
 
-def test_a_node_url_that_is_not_one_is_exit_code_2(run: Run, tmp_path: Path) -> None:
+def test_a_node_url_that_is_not_one_is_exit_code_2(cli: Run, tmp_path: Path) -> None:
     for url in ("nonsense", "ftp://127.0.0.1:5555", "http://", "http://127.0.0.1:port"):
-        code, out, err = run("--node", url, "--data-dir", str(tmp_path), "lookup", WALLET)
+        code, out, err = cli("--node", url, "--data-dir", str(tmp_path), "lookup", WALLET)
         assert (code, out) == (2, ""), url
         assert "is not an XMTP node URL (expected http://host:port)" in error_of(err)
 
 
-def test_an_unreachable_relay_is_exit_code_3(run: Run) -> None:
+def test_an_unreachable_relay_is_exit_code_3(cli: Run) -> None:
     relay = f"ws://127.0.0.1:{dead_port()}"
-    code, out, err = run("generate", "--walletconnect", "--relay", relay, "--project-id", "p")
+    code, out, err = cli("generate", "--walletconnect", "--relay", relay, "--project-id", "p")
     assert (code, out) == (3, "")
     assert error_of(err).startswith(f"cannot reach the WalletConnect relay at {relay}; check")
 
 
-def test_an_unreachable_rpc_wallet_is_exit_code_3(run: Run) -> None:
+def test_an_unreachable_rpc_wallet_is_exit_code_3(cli: Run) -> None:
     url = f"http://127.0.0.1:{dead_port()}"
-    code, out, err = run("generate", "--rpc-wallet", url)
+    code, out, err = cli("generate", "--rpc-wallet", url)
     assert (code, out) == (3, "")
     assert error_of(err).startswith(f"cannot reach the wallet at {url} (--rpc-wallet); check")
 
@@ -105,13 +99,13 @@ def stub_wallet() -> Iterator[StubWallet]:
 
 
 def test_a_declined_signature_is_exit_code_4(
-    run: Run, stub_wallet: StubWallet, tmp_path: Path
+    cli: Run, stub_wallet: StubWallet, tmp_path: Path
 ) -> None:
     stub_wallet.answer = stub_wallet.decline
-    code, out, err = run("generate", "--rpc-wallet", stub_wallet.url)
+    code, out, err = cli("generate", "--rpc-wallet", stub_wallet.url)
     assert (code, out) == (4, "")
     assert error_of(err) == "the wallet declined to sign; nothing was changed"
-    code, out, err = run(
+    code, out, err = cli(
         "--data-dir", str(tmp_path), "--json", "login", "--rpc-wallet", stub_wallet.url
     )
     assert code == 4
@@ -119,12 +113,12 @@ def test_a_declined_signature_is_exit_code_4(
 
 
 def test_a_signature_never_given_is_exit_code_4(
-    run: Run, stub_wallet: StubWallet, monkeypatch: pytest.MonkeyPatch
+    cli: Run, stub_wallet: StubWallet, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The person walks away from the wallet: the request times out, nothing is signed."""
     monkeypatch.setattr("app.keyengine.wallets.jsonrpc.SIGN_TIMEOUT", 0.5)
     stub_wallet.answer = stub_wallet.hold
-    code, out, err = run("generate", "--rpc-wallet", stub_wallet.url)
+    code, out, err = cli("generate", "--rpc-wallet", stub_wallet.url)
     assert (code, out) == (4, "")
     assert error_of(err) == (
         "the wallet did not answer the signature request in time; nothing was changed"
@@ -132,7 +126,7 @@ def test_a_signature_never_given_is_exit_code_4(
 
 
 def test_a_wrong_password_and_keys_that_do_not_open_are_exit_code_5(
-    run: Run, tmp_path: Path, key_file: Path
+    cli: Run, tmp_path: Path, key_file: Path
 ) -> None:
     from eth_account import Account
 
@@ -141,27 +135,27 @@ def test_a_wrong_password_and_keys_that_do_not_open_are_exit_code_5(
     keystore.write_text(json.dumps(document))
     wrong = tmp_path / "wrong.txt"
     wrong.write_text("not the right one\n")
-    code, out, err = run("generate", "--keyfile", str(keystore), "--password-file", str(wrong))
+    code, out, err = cli("generate", "--keyfile", str(keystore), "--password-file", str(wrong))
     assert (code, out) == (5, "")
     assert error_of(err).startswith(f"wrong password for keystore {keystore}")
 
-    code, out, err = run("generate", "--wallet-key-file", str(key_file), "--json")
+    code, out, err = cli("generate", "--wallet-key-file", str(key_file), "--json")
     encrypted = tmp_path / "backup.b64"
     encrypted.write_text(json.loads(out)["encrypted_bundle"])
     other = tmp_path / "other.hex"
     other.write_text("6f" * 32)
-    code, out, err = run("decrypt-bundle", "--wallet-key-file", str(other), str(encrypted))
+    code, out, err = cli("decrypt-bundle", "--wallet-key-file", str(other), str(encrypted))
     assert (code, out) == (5, "")
     assert "cannot decrypt this bundle" in error_of(err)
 
 
 def test_import_of_a_file_that_is_no_backup_is_exit_code_2_before_any_node(
-    run: Run, key_file: Path, tmp_path: Path
+    cli: Run, key_file: Path, tmp_path: Path
 ) -> None:
     junk = tmp_path / "junk.txt"
     junk.write_text("hello, not a backup\n")
     url = f"http://127.0.0.1:{dead_port()}"
-    code, out, err = run("--node", url, "import", "--wallet-key-file", str(key_file), str(junk))
+    code, out, err = cli("--node", url, "import", "--wallet-key-file", str(key_file), str(junk))
     assert (code, out) == (2, "")
     message = error_of(err)
     assert message.startswith("the input is not an encrypted private key bundle")

@@ -29,15 +29,10 @@ from app.keyengine.recipes import generate_identity
 from app.keyengine.topics import contact_topic, invite_topic
 from app.keyengine.vault import Vault, default_secret_store
 from app.keyengine.wallets import RawKeySigner
-from tests.support.cli import ISO_LOCAL, WALLET, WALLET_HEX, Run, json_lines, runner
+from tests.support.cli import ISO_LOCAL, WALLET, WALLET_HEX, Run, json_lines
 from tests.test_cli import ARTEFACTS
 
 NOTE = "note: private keys are kept"
-
-
-@pytest.fixture
-def run(capsys: pytest.CaptureFixture[str]) -> Run:
-    return runner(capsys.readouterr)
 
 
 @pytest.fixture
@@ -68,13 +63,13 @@ def test_fingerprint_is_the_first_20_bytes_of_sha256_in_groups_of_four() -> None
 
 
 def test_inspect_without_json_is_text_with_fingerprints_local_times_and_the_current_mark(
-    run: Run, tmp_path: Path
+    cli: Run, tmp_path: Path
 ) -> None:
     bundle = _bundle()
     data = bundle.to_bytes()
     path = tmp_path / "bundle.b64"
     path.write_text(base64.b64encode(data).decode())
-    code, out, err = run("inspect", str(path))
+    code, out, err = cli("inspect", str(path))
     assert (code, err) == (0, "")
     with pytest.raises(json.JSONDecodeError):
         json.loads(out)
@@ -106,13 +101,13 @@ def _public_keys(report: dict[str, Any]) -> list[str]:
 
 @pytest.mark.parametrize("name", list(ARTEFACTS))
 def test_inspect_text_of_every_artefact_agrees_with_its_json(
-    run: Run, tmp_path: Path, name: str
+    cli: Run, tmp_path: Path, name: str
 ) -> None:
     path = tmp_path / "artefact"
     path.write_bytes(ARTEFACTS[name][0])
-    json_code, out, _ = run("--json", "inspect", str(path))
+    json_code, out, _ = cli("--json", "inspect", str(path))
     report = json.loads(out)
-    code, text, err = run("inspect", str(path))
+    code, text, err = cli("inspect", str(path))
     assert (code, err) == (json_code, "")
     assert text.startswith("This is ") and ", read as raw bytes.\n" in text.splitlines()[0] + "\n"
     for key in _public_keys(report):
@@ -122,30 +117,30 @@ def test_inspect_text_of_every_artefact_agrees_with_its_json(
 
 
 def test_inspect_bad_signature_is_said_in_words_with_exit_code_1(
-    run: Run, tmp_path: Path, vectors: dict[str, Any]
+    cli: Run, tmp_path: Path, vectors: dict[str, Any]
 ) -> None:
     vector = vectors["contact-bundle-raw-publickeybundle"]
     path = tmp_path / "contact.bin"
     path.write_bytes(bytes.fromhex(vector["data"]["envelope_message_hex"]))
-    code, out, err = run("inspect", str(path))
+    code, out, err = cli("inspect", str(path))
     assert (code, err) == (1, "")
     assert "NOT VALID:" in out and "bundle has no pre-key" in out
 
 
 def test_inspect_names_an_ethereum_keystore_and_says_to_use_keyfile(
-    run: Run, tmp_path: Path
+    cli: Run, tmp_path: Path
 ) -> None:
     from eth_account import Account
 
     keystore = tmp_path / "UTC--wallet.json"
     document = Account.encrypt(bytes.fromhex(WALLET_HEX), "pass phrase", iterations=2**12)
     keystore.write_text(json.dumps(document))
-    code, out, err = run("inspect", str(keystore))
+    code, out, err = cli("inspect", str(keystore))
     assert (code, err) == (0, "")
     assert out.startswith("This is an Ethereum keystore file")
     assert WALLET in out
     assert f"--keyfile {keystore}" in out
-    code, out, err = run("--json", "inspect", str(keystore))
+    code, out, err = cli("--json", "inspect", str(keystore))
     assert (code, err) == (0, "")
     report = json.loads(out)
     assert (report["type"], report["wallet_address"], report["errors"]) == (
@@ -158,18 +153,18 @@ def test_inspect_names_an_ethereum_keystore_and_says_to_use_keyfile(
 
 
 def test_login_prekeys_and_lookup_for_a_person(
-    run: Run, node_url: str, key_file: Path, tmp_path: Path
+    cli: Run, node_url: str, key_file: Path, tmp_path: Path
 ) -> None:
     common = ("--node", node_url, "--data-dir", str(tmp_path / "data"))
     wallet = ("--wallet-key-file", str(key_file))
-    code, out, err = run(*common, "rotate-prekey", *wallet)
+    code, out, err = cli(*common, "rotate-prekey", *wallet)
     assert code == 0, err
     assert out.startswith(f"XMTP identity of {WALLET}\n")
     assert "A new current pre-key was made and published" in out
-    code, listing, err = run(*common, "--json", "prekeys", *wallet)
+    code, listing, err = cli(*common, "--json", "prekeys", *wallet)
     assert code == 0, err
     keys = json_lines(listing)[-1]
-    code, out, err = run(*common, "prekeys", *wallet)
+    code, out, err = cli(*common, "prekeys", *wallet)
     assert code == 0, err
     assert key_fingerprint(bytes.fromhex(keys["identity_key"])) in out
     fingerprints = [key_fingerprint(bytes.fromhex(p["public_key"])) for p in keys["prekeys"]]
@@ -179,20 +174,20 @@ def test_login_prekeys_and_lookup_for_a_person(
     assert fingerprints[0] in rows[0] and ISO_LOCAL.search(rows[0])
     assert f"node          {node_url}" in out
 
-    code, out, err = run(*common, "lookup", WALLET)
+    code, out, err = cli(*common, "lookup", WALLET)
     assert (code, err) == (0, "")
     assert out.startswith(f"{WALLET} has valid XMTP keys (contact v2, published ")
     assert fingerprints[0] in out
     assert re.search(r"^\s+ok\s+pre-key signature\s+pre-key signed by the identity key$", out, re.M)
 
     stranger = "0x" + "ab" * 20
-    code, out, err = run(*common, "lookup", stranger)
+    code, out, err = cli(*common, "lookup", stranger)
     assert (code, err) == (1, "")
     assert "has no XMTP keys on this node" in out
 
 
 def test_lookup_of_keys_that_do_not_hold_says_which_link_failed(
-    run: Run, node_url: str, tmp_path: Path
+    cli: Run, node_url: str, tmp_path: Path
 ) -> None:
     """The wallet's only contact has a pre-key signed by a stranger: exit code 1, in words."""
 
@@ -208,7 +203,7 @@ def test_lookup_of_keys_that_do_not_hold_says_which_link_failed(
             await client.publish([envelope], TokenSource(bundle))
 
     asyncio.run(publish_forged_contact())
-    code, out, err = run("--node", node_url, "--data-dir", str(tmp_path), "lookup", WALLET)
+    code, out, err = cli("--node", node_url, "--data-dir", str(tmp_path), "lookup", WALLET)
     assert (code, err) == (1, "")
     assert out.startswith(f"{WALLET} has INVALID XMTP keys (contact v1, published ")
     assert re.search(r"^\s+ok\s+contact published\s+found on the node$", out, re.M)
@@ -217,27 +212,27 @@ def test_lookup_of_keys_that_do_not_hold_says_which_link_failed(
 
 
 def test_the_keyring_note_only_where_private_keys_are_held(
-    run: Run, node_url: str, key_file: Path, tmp_path: Path
+    cli: Run, node_url: str, key_file: Path, tmp_path: Path
 ) -> None:
     common = ("--node", node_url, "--data-dir", str(tmp_path / "data"))
-    code, _, err = run(*common, "lookup", WALLET)
+    code, _, err = cli(*common, "lookup", WALLET)
     assert code == 1 and NOTE not in err
-    code, _, err = run(*common, "login", "--wallet-key-file", str(key_file))
+    code, _, err = cli(*common, "login", "--wallet-key-file", str(key_file))
     assert code == 0
     assert (NOTE in err) is (default_secret_store() is None)
     assert err.count("private keys are kept") <= 1
 
 
 def test_contact_published_once_per_publication_naming_its_form(
-    run: Run, node_url: str, key_file: Path, tmp_path: Path
+    cli: Run, node_url: str, key_file: Path, tmp_path: Path
 ) -> None:
     common = ("--node", node_url, "--data-dir", str(tmp_path / "data"))
-    code, _, err = run(*common, "login", "--wallet-key-file", str(key_file))
+    code, _, err = cli(*common, "login", "--wallet-key-file", str(key_file))
     assert code == 0
     published = [line for line in err.splitlines() if "contact published" in line]
     assert published == ["contact published (v1)", "contact published (v2)"]
     # --json keeps the machine format: the same events, their message unchanged
-    code, out, _ = run(*common, "--json", "rotate-prekey", "--wallet-key-file", str(key_file))
+    code, out, _ = cli(*common, "--json", "rotate-prekey", "--wallet-key-file", str(key_file))
     assert code == 0
     events = [line for line in json_lines(out) if line.get("event") == "published"]
     assert [e["message"] for e in events] == [
@@ -248,10 +243,10 @@ def test_contact_published_once_per_publication_naming_its_form(
     assert all(set(e) == {"event", "message", "topic"} for e in events)
 
 
-def test_invites_for_a_person(run: Run, node_url: str, key_file: Path, tmp_path: Path) -> None:
+def test_invites_for_a_person(cli: Run, node_url: str, key_file: Path, tmp_path: Path) -> None:
     common = ("--node", node_url, "--data-dir", str(tmp_path / "data"))
     wallet = ("--wallet-key-file", str(key_file))
-    code, out, err = run(*common, "invites", *wallet)
+    code, out, err = cli(*common, "invites", *wallet)
     assert (code, out) == (0, f"No invitations for {WALLET}.\n"), err
     peer_signer = RawKeySigner(bytes.fromhex("7a" * 32))
     created = 1_900_000_000_000 * 1_000_000
@@ -270,7 +265,7 @@ def test_invites_for_a_person(run: Run, node_url: str, key_file: Path, tmp_path:
         return bundle.pre_key.point
 
     pre_key = asyncio.run(invite())
-    code, out, err = run(*common, "invites", *wallet)
+    code, out, err = cli(*common, "invites", *wallet)
     assert code == 0, err
     lines = out.splitlines()
     assert lines[0] == f"1 invitation for {WALLET}:"

@@ -16,11 +16,6 @@ from app.keyengine.vault import MemoryStore, Vault
 
 
 @pytest.fixture
-def secrets() -> MemoryStore:
-    return MemoryStore()
-
-
-@pytest.fixture
 def vault(tmp_path: Path, secrets: MemoryStore) -> Vault:
     return Vault(tmp_path / "data", secrets)
 

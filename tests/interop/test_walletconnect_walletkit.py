@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -28,20 +28,12 @@ from app.walletconnect.errors import (
     SessionDeleted,
     UserRejected,
 )
-from app.xmtpnode.embedded import EmbeddedNode
 from tests.interop.walletkit_driver import WalletKitPeer, walletkit_available
 from tests.support.wc_relay import LoopbackRelay
 
 pytestmark = [pytest.mark.interop, pytest.mark.asyncio]
 REPO = Path(__file__).resolve().parents[2]
 WALLET_KEY = "5e" * 32
-
-
-@pytest.fixture
-def node(tmp_path: Path) -> Iterator[str]:
-    with EmbeddedNode(db_path=tmp_path / "node.sqlite3") as running:
-        assert running.url is not None
-        yield running.url
 
 
 @pytest_asyncio.fixture
@@ -73,13 +65,13 @@ async def paired_signer(
 
 
 async def test_generation_then_resumed_retrieval(
-    relay: LoopbackRelay, node: str, tmp_path: Path
+    relay: LoopbackRelay, node_url: str, tmp_path: Path
 ) -> None:
     store = MemoryStore()
     async with await start_wallet(relay, auto_approve=True, auto_sign=True) as wallet:
         signer = await paired_signer(relay, wallet, store)
         assert signer.address == wallet.address
-        async with XmtpClient(node) as client:
+        async with XmtpClient(node_url) as client:
             identity = await KeyFlows(client, Vault(tmp_path / "a", None)).login(signer)
         assert identity.source == "generated"
         assert identity.wallet_address == wallet.address
@@ -92,13 +84,13 @@ async def test_generation_then_resumed_retrieval(
         # Our client restarts: the stored session resumes without pairing, one signature.
         resumed = await WalletConnectSigner.resume(store, relay.url, "test-project")
         assert resumed is not None and resumed.address == wallet.address
-        async with XmtpClient(node) as client:
+        async with XmtpClient(node_url) as client:
             again = await KeyFlows(client, Vault(tmp_path / "b", None)).login(resumed)
         assert again.source == "retrieved" and again.bundle == identity.bundle
         assert len(wallet.events("request")) == 3
         await resumed.close()
         # The identity is the wallet's own: a raw signer with the same key unlocks it too.
-        async with XmtpClient(node) as client:
+        async with XmtpClient(node_url) as client:
             raw = await KeyFlows(client, Vault(tmp_path / "c", None)).login(
                 RawKeySigner(bytes.fromhex(WALLET_KEY))
             )
@@ -106,7 +98,9 @@ async def test_generation_then_resumed_retrieval(
         assert wallet.network_blocked() == []
 
 
-async def test_rejection_publishes_nothing(relay: LoopbackRelay, node: str, tmp_path: Path) -> None:
+async def test_rejection_publishes_nothing(
+    relay: LoopbackRelay, node_url: str, tmp_path: Path
+) -> None:
     async with await start_wallet(relay, auto_approve=True) as wallet:
         signer = await paired_signer(relay, wallet, MemoryStore())
 
@@ -115,7 +109,7 @@ async def test_rejection_publishes_nothing(relay: LoopbackRelay, node: str, tmp_
             await wallet.reject(request["id"])
 
         rejecting = asyncio.create_task(reject_first())
-        async with XmtpClient(node) as client:
+        async with XmtpClient(node_url) as client:
             with pytest.raises(UserRejected) as declined:
                 await KeyFlows(client, Vault(tmp_path, None)).login(signer)
             await rejecting
@@ -173,7 +167,7 @@ async def test_relay_restart_mid_session(relay: LoopbackRelay) -> None:
 
 
 async def test_cli_login_with_walletconnect(
-    relay: LoopbackRelay, node: str, tmp_path: Path
+    relay: LoopbackRelay, node_url: str, tmp_path: Path
 ) -> None:
     """``xmtp-keys --json login --walletconnect``: pairing URI as a JSON line, two signatures."""
     async with await start_wallet(relay, auto_approve=True, auto_sign=True) as wallet:
@@ -182,7 +176,7 @@ async def test_cli_login_with_walletconnect(
             "-m",
             "app.cli",
             "--node",
-            node,
+            node_url,
             "--data-dir",
             str(tmp_path),
             "--json",
@@ -220,7 +214,7 @@ async def test_cli_login_with_walletconnect(
 
 
 async def test_cli_declined_signature_is_exit_code_4(
-    relay: LoopbackRelay, node: str, tmp_path: Path
+    relay: LoopbackRelay, node_url: str, tmp_path: Path
 ) -> None:
     """The person says no in the wallet: exit code 4 and one sentence, nothing published."""
     async with await start_wallet(relay, auto_approve=True) as wallet:
@@ -229,7 +223,7 @@ async def test_cli_declined_signature_is_exit_code_4(
             "-m",
             "app.cli",
             "--node",
-            node,
+            node_url,
             "--data-dir",
             str(tmp_path),
             "--json",
@@ -258,6 +252,6 @@ async def test_cli_declined_signature_is_exit_code_4(
         assert err.splitlines()[-1] == (
             "xmtp-keys: error: the wallet declined to sign; nothing was changed"
         )
-        async with XmtpClient(node) as client:
+        async with XmtpClient(node_url) as client:
             assert await client.query(QuerySpec(contact_topic(wallet.address))) == []
         assert wallet.network_blocked() == []

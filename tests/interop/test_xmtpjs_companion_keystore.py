@@ -11,7 +11,6 @@ conversation uses the new pre-key; the service restarts and loses no conversatio
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,7 +21,6 @@ from app.keyengine.keystore_service.threaded import ThreadedKeystore
 from app.keyengine.network import XmtpClient
 from app.keyengine.vault import MemoryStore, Vault
 from app.keyengine.wallets import RawKeySigner
-from app.xmtpnode.embedded import EmbeddedNode
 from tests.interop.jsdriver import DriverError, XmtpJs
 
 pytestmark = pytest.mark.interop
@@ -33,8 +31,8 @@ ALICE_KEY = "a1" * 32
 class Companion:
     """Bob's side: the engine's flows and vault, and the identity the keystore serves."""
 
-    def __init__(self, node: str, data_dir: Path) -> None:
-        self.node = node
+    def __init__(self, node_url: str, data_dir: Path) -> None:
+        self.node = node_url
         self.vault = Vault(data_dir, MemoryStore())
         self.signer = RawKeySigner(BOB_KEY)
         self.identity: Identity | None = None
@@ -56,19 +54,12 @@ class Companion:
         return self.identity
 
 
-@pytest.fixture
-def node(tmp_path: Path) -> Iterator[str]:
-    with EmbeddedNode(db_path=tmp_path / "node.sqlite3") as running:
-        assert running.url is not None
-        yield running.url
-
-
 def texts(js: XmtpJs, topic: str, **who: str) -> list[str]:
     return [m["text"] for m in js.call("client_messages", topic=topic, **who)["messages"]]
 
 
-def test_bob_app_messages_with_companion_keys(js: XmtpJs, node: str, tmp_path: Path) -> None:
-    companion = Companion(node, tmp_path / "bob")
+def test_bob_app_messages_with_companion_keys(js: XmtpJs, node_url: str, tmp_path: Path) -> None:
+    companion = Companion(node_url, tmp_path / "bob")
     identity = companion._run("login")
     bob = identity.wallet_address
     keystore_dir = tmp_path / "bob" / "keystore"
@@ -78,11 +69,15 @@ def test_bob_app_messages_with_companion_keys(js: XmtpJs, node: str, tmp_path: P
     app = {"client_name": "bob-app"}
     try:
         created = js.call(
-            "companion_client_create", keystore_url=service.url, token=token, api_url=node, **app
+            "companion_client_create",
+            keystore_url=service.url,
+            token=token,
+            api_url=node_url,
+            **app,
         )
         assert created["wallet_address"] == bob
         assert "private_key_bundle" not in created
-        alice = js.call("client_create", wallet_key=ALICE_KEY, api_url=node)["wallet_address"]
+        alice = js.call("client_create", wallet_key=ALICE_KEY, api_url=node_url)["wallet_address"]
         me = {"wallet_key": ALICE_KEY}
 
         # alice starts a conversation and sends; bob-app lists, reads, replies; streams both ways
@@ -136,7 +131,11 @@ def test_bob_app_messages_with_companion_keys(js: XmtpJs, node: str, tmp_path: P
         service = ThreadedKeystore(companion.bundle, keystore_dir, port=service.server.port)
         service.start()
         restarted = js.call(
-            "companion_client_create", keystore_url=service.url, token=token, api_url=node, **app
+            "companion_client_create",
+            keystore_url=service.url,
+            token=token,
+            api_url=node_url,
+            **app,
         )
         assert restarted["prekey"] == new_prekey
         after = js.call("client_list_conversations", **app)["conversations"]
@@ -150,7 +149,7 @@ def test_bob_app_messages_with_companion_keys(js: XmtpJs, node: str, tmp_path: P
             "companion_client_create",
             keystore_url=service.url,
             token=token,
-            api_url=node,
+            api_url=node_url,
             use_fetch=True,
             **web,
         )

@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import aiohttp
 import pytest
 import pytest_asyncio
 
@@ -71,9 +70,3 @@ async def service(tmp_path: Path, bob_bundle: PrivateKeyBundleV1) -> AsyncIterat
         yield Service(server, registry, keys, tmp_path, token, calls)
     finally:
         await server.stop()
-
-
-@pytest_asyncio.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session

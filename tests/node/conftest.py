@@ -10,12 +10,10 @@ session's real PostgreSQL server (``tests/support/postgres.py``).  The HTTP call
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import aiohttp
 import pytest
-import pytest_asyncio
 
 from app.keyengine.authn import create_auth_token
 from app.keyengine.bundles import PrivateKeyBundleV1
@@ -72,9 +70,3 @@ def storage_factory(db_spec: str) -> Iterator[Callable[[], Storage]]:
     yield open_one
     for storage in opened:
         storage.close()
-
-
-@pytest_asyncio.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
-        yield session

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import socket
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -18,6 +17,7 @@ from typing import Any, Final
 
 from app.cli.main import main
 from app.keyengine.wallets import RawKeySigner
+from tests.support.ports import free_port
 from tests.support.rpc_wallet_stub import StubWallet, running_stub
 
 WALLET_HEX: Final = "5e" * 32
@@ -52,11 +52,8 @@ def runner(read: Callable[[], tuple[str, str]]) -> Run:
 
 
 def dead_port() -> int:
-    """A loopback port nothing listens on (bound, then released)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
+    """A loopback port nothing listens on."""
+    return free_port()
 
 
 def error_of(err: str) -> str:

@@ -16,7 +16,6 @@ import itertools
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -25,6 +24,8 @@ from pathlib import Path
 
 import psycopg
 import pytest
+
+from tests.support.ports import free_port
 
 START_TIMEOUT_S = 60.0
 
@@ -41,19 +42,13 @@ def _bin_dir() -> Path:
     return Path(found).resolve().parent
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 class PostgresServer:
     """``with PostgresServer() as server: url = server.new_database()``."""
 
     def __init__(self, *, durable: bool = False) -> None:
         """``durable`` keeps fsync on (benchmarks); tests run without it, for speed."""
         self.durable = durable
-        self.port = _free_port()
+        self.port = free_port()
         self.root = Path(tempfile.mkdtemp(prefix="xmtp-pg-"))
         self._as_user: list[str] = []
         if os.geteuid() == 0:

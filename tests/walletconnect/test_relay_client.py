@@ -19,8 +19,9 @@ from app.walletconnect.events import Reconnected, Reconnecting
 from app.walletconnect.relay import RelayClient, RelayState
 from app.walletconnect.relay_auth import ClientKey
 from app.walletconnect.relay_inbox import RelayMessage
+from tests.support.waiting import async_wait_until
+from tests.support.walletconnect import FAST, PROJECT_ID, delivered_and_handled
 from tests.support.wc_relay import LoopbackRelay
-from tests.walletconnect.conftest import FAST, PROJECT_ID, delivered_and_handled, eventually
 
 TOPIC = "ab" * 32
 
@@ -50,7 +51,7 @@ async def test_auth_jwt_is_accepted_and_identifies_the_client(relay: LoopbackRel
     await client.start()
     try:
         assert client.connected and client.client_id == key.did
-        await eventually(lambda: relay.connections_by_client.get(key.did) == 1)
+        await async_wait_until(lambda: relay.connections_by_client.get(key.did) == 1)
     finally:
         await client.close()
     assert not client.connected
@@ -167,10 +168,10 @@ async def test_requests_waiting_for_a_connection_end_on_close(relay: LoopbackRel
     )
     await client.start()
     relay.block(client.client_id)
-    await eventually(lambda: not client.connected)
+    await async_wait_until(lambda: not client.connected)
     waiting = asyncio.create_task(client.publish(TOPIC, "eA==", ttl=300, tag=1))
     refused = relay.refused_by_client.get(client.client_id, 0)
-    await eventually(lambda: relay.refused_by_client.get(client.client_id, 0) > refused)
+    await async_wait_until(lambda: relay.refused_by_client.get(client.client_id, 0) > refused)
     assert not waiting.done()  # still waiting for a connection the relay keeps refusing
     await client.close()
     with pytest.raises(RelayUnavailable):
@@ -194,12 +195,12 @@ async def test_reconnect_resubscribes_and_reports(
     await client.start([TOPIC])
     try:
         relay.block(client.client_id)
-        await eventually(lambda: any(isinstance(s, Reconnecting) for s in states))
+        await async_wait_until(lambda: any(isinstance(s, Reconnecting) for s in states))
         await publisher.publish(TOPIC, "d2hpbGUgYXdheQ==", ttl=300, tag=1)
         relay.unblock(client.client_id)
-        await eventually(lambda: any(isinstance(s, Reconnected) for s in states))
-        await eventually(lambda: len(inbox.messages) == 1)
+        await async_wait_until(lambda: any(isinstance(s, Reconnected) for s in states))
+        await async_wait_until(lambda: len(inbox.messages) == 1)
         await publisher.publish(TOPIC, "YWZ0ZXI=", ttl=300, tag=1)  # live again: resubscribed
-        await eventually(lambda: len(inbox.messages) == 2)
+        await async_wait_until(lambda: len(inbox.messages) == 2)
     finally:
         await client.close()

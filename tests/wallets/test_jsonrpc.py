@@ -26,8 +26,9 @@ from app.keyengine.wallets.jsonrpc import (
     RpcWalletUnreachable,
     SignatureRejected,
 )
+from tests.support.ethereum_peers import HARDHAT_ACCOUNT_0, HARDHAT_ACCOUNT_1
+from tests.support.ports import free_port
 from tests.support.rpc_wallet_stub import Answer, StubWallet, running_stub
-from tests.wallets.conftest import HARDHAT_ACCOUNT_0, HARDHAT_ACCOUNT_1, free_port
 
 REPO = Path(__file__).resolve().parent.parent.parent
 

@@ -28,7 +28,7 @@ from app.keyengine.wallets.keystore import (
     WrongPassword,
     create_keystore,
 )
-from tests.wallets.conftest import ethers_make_keystore, ethers_read_keystore
+from tests.support.ethereum_peers import ethers_make_keystore, ethers_read_keystore
 
 KEY = bytes.fromhex("4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318")
 ADDRESS = RawKeySigner(KEY).address

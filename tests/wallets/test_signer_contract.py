@@ -36,9 +36,9 @@ from app.keyengine.wallets.keystore import KeystoreSigner, create_keystore
 from app.keyengine.wallets.walletconnect import WalletConnectSigner
 from app.walletconnect.events import PairingUriReady
 from tests.interop.walletkit_driver import WalletKitPeer, walletkit_available
+from tests.support.ethereum_peers import HARDHAT_ACCOUNT_0
 from tests.support.rpc_wallet_stub import StubWallet, running_stub
 from tests.support.wc_relay import LoopbackRelay
-from tests.wallets.conftest import HARDHAT_ACCOUNT_0
 
 RAW_KEY = bytes.fromhex("3c" * 32)
 PASSWORD = "contract test password"
