@@ -20,7 +20,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from app.cli.online import data_dir_of, node_session, on_node
+from app.cli.files import data_dir_of
+from app.cli.online import node_session, on_node
 from app.cli.output import CliError
 from app.cli.signers import check_signer_options, open_signer
 from app.keyengine.bundles import PrivateKeyBundleV1

@@ -20,12 +20,12 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from app.about import default_data_dir
 from app.cli.artefacts import find_encrypted_bundle
 from app.cli.exit_codes import EXIT_NEGATIVE, EXIT_OK
 from app.cli.failures import EMBEDDED_NODE, shown_url
-from app.cli.files import check_new_file, write_private_file
+from app.cli.files import check_new_file, data_dir_of, write_private_file
 from app.cli.inputs import decodings, read_input
+from app.cli.node_cmd import add_node_commands
 from app.cli.online_text import (
     RESTORED,
     ROTATED,
@@ -99,11 +99,6 @@ def _embedded_node(data_dir: Path) -> Any:
         yield url
     finally:
         node.stop()
-
-
-def data_dir_of(args: argparse.Namespace) -> Path:
-    """The data directory a command works in: ``--data-dir``, else the user data dir."""
-    return Path(args.data_dir) if args.data_dir else default_data_dir()
 
 
 @asynccontextmanager
@@ -310,32 +305,6 @@ def _import(args: argparse.Namespace) -> int:
     return _run_signed(args, body)
 
 
-def _node_serve(args: argparse.Namespace) -> int:
-    from app.xmtpnode.cli import run_node, serve_options
-
-    try:
-        options = serve_options(args)
-    except ValueError as exc:
-        print(f"xmtp-keys node serve: {exc}", file=sys.stderr)
-        return 2
-
-    db = args.db if args.db else data_dir_of(args) / "node.sqlite3"
-    return run_node(
-        args.host,
-        args.port,
-        db,
-        options=options,
-        log_format=args.log_format,
-        group_commit=args.group_commit,
-    )
-
-
-def _node_migrate(args: argparse.Namespace) -> int:
-    from app.xmtpnode.migrate import run_migrate
-
-    return run_migrate(args.source, args.target)
-
-
 def node_url(value: str) -> str:
     """``--node``: an http(s) URL with a host, refused before anything starts otherwise."""
     problem = argparse.ArgumentTypeError(
@@ -364,27 +333,7 @@ def add_commands(
     add_wallet: Callable[[argparse.ArgumentParser], None],
 ) -> None:
     """Register the online commands on the ``xmtp-keys`` sub-parser collection."""
-    node = commands.add_parser("node", help="run an XMTP-compatible node")
-    node_commands = node.add_subparsers(dest="node_command", metavar="ACTION", required=True)
-    serve = node_commands.add_parser("serve", help="serve the XMTP message API v1 (REST)")
-    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default loopback)")
-    serve.add_argument("--port", type=int, default=5555, help="port (0 picks a free one)")
-    serve.add_argument(
-        "--db",
-        metavar="PATH-or-URL",
-        help="SQLite file (default in the data dir) or postgresql://user@host:port/dbname"
-        " (several node processes may share one PostgreSQL database)",
-    )
-    from app.xmtpnode.cli import add_serve_options
-
-    add_serve_options(serve)
-    serve.set_defaults(handler=_node_serve)
-    migrate = node_commands.add_parser(
-        "migrate", help="copy a node's envelopes between SQLite and PostgreSQL (resumable)"
-    )
-    migrate.add_argument("--from", dest="source", required=True, metavar="PATH-or-URL")
-    migrate.add_argument("--to", dest="target", required=True, metavar="PATH-or-URL")
-    migrate.set_defaults(handler=_node_migrate)
+    add_node_commands(commands)
 
     for name, handler, text in (
         ("login", _login, "unlock (or create) this wallet's XMTP identity"),
