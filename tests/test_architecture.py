@@ -132,6 +132,7 @@ ENGINE_PUBLIC: frozenset[str] = frozenset(
         "app.keyengine.bundles",  # the values a front end holds and writes out
         "app.keyengine.contact",
         "app.keyengine.encrypted_bundle",
+        "app.keyengine.fingerprints",  # the one key fingerprint every screen and the CLI show
     }
 )
 """What a front end may import from the engine, besides the signers in ``SIGNER_PACKAGE``."""
