@@ -133,6 +133,7 @@ ENGINE_PUBLIC: frozenset[str] = frozenset(
         "app.keyengine.contact",
         "app.keyengine.encrypted_bundle",
         "app.keyengine.fingerprints",  # the one key fingerprint every screen and the CLI show
+        "app.keyengine.remembered",  # continuing from the keyring; publishing what is pending
     }
 )
 """What a front end may import from the engine, besides the signers in ``SIGNER_PACKAGE``."""
