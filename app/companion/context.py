@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,18 +15,24 @@ from app.companion.activity import ActivityLog
 from app.companion.bridge import FlowEventBridge
 from app.companion.operation import Operations
 from app.companion.qt import QObject, Signal
-from app.companion.services.accounts import AccountsService
+from app.companion.services.accounts import Account, AccountsService
 from app.companion.services.engine import EngineService, SecretStoreFactory
 from app.companion.services.node import NodeService
 from app.companion.settings import Settings, SettingsStore
 from app.companion.signing import PromptingSigner, SignatureRecord, SignerKind
-from app.companion.views.sign_dialog import DialogPrompter
+from app.companion.views.sign_dialog import DialogPrompter, prompt_title
 from app.companion.walletconnect import WalletConnectFactory, default_walletconnect_factory
 from app.keyengine.texts import SignatureRequest
 from app.keyengine.vault import default_secret_store
 from app.keyengine.wallets.base import WalletSigner
 
 log = logging.getLogger(__name__)
+
+
+async def _no_wallet(account: Account) -> PromptingSigner:
+    if account.signer is None:
+        raise RuntimeError("no Connect screen to reach the wallet")
+    return account.signer
 
 
 @dataclass
@@ -58,6 +65,8 @@ class AppContext(QObject):
         self.accounts = AccountsService()
         self.prompter = DialogPrompter()
         self.walletconnect_factory = options.walletconnect
+        self.wallet_for: Callable[[Account], Awaitable[PromptingSigner]] = _no_wallet
+        """Connects an account's wallet when a signature is needed (set by the Connect screen)."""
         self.bridge.progress.connect(self.operations.report_progress)
         self.bridge.sign_requested.connect(self._waiting_for_wallet)
         self.bridge.published.connect(self._record_publish)
@@ -88,11 +97,16 @@ class AppContext(QObject):
 
     async def shutdown(self) -> None:
         self.operations.cancel()
-        for account in self.accounts.accounts:
-            with contextlib.suppress(Exception):
-                await account.signer.aclose()
+        await self.lock()
         await self.engine.close()
         await self.node.stop()
+
+    async def lock(self) -> None:
+        """Drop the decrypted keys and close the wallets; "Continue" opens them again."""
+        for account in self.accounts.clear():
+            if account.signer is not None:
+                with contextlib.suppress(Exception):
+                    await account.signer.aclose()
 
     def save_settings(self) -> None:
         try:
@@ -119,13 +133,12 @@ class AppContext(QObject):
         if purpose == "create_identity":
             return self.tr("Create your XMTP identity")
         if purpose == "enable_identity":
-            return self.tr("Unlock your XMTP keys")
+            return self.tr("Protect or unlock your keys")
         return purpose
 
     def _waiting_for_wallet(self, request: SignatureRequest) -> None:
-        text = self.tr("waiting for your wallet: {0}").format(
-            self._purpose_text(request.purpose.value)
-        )
+        self.prompter.announced = request  # the engine's request knows whether it stores
+        text = self.tr("waiting for your wallet: {0}").format(self.tr(prompt_title(request)))
         self.operations.report_progress(text)
 
     def _record_publish(self, what: str, topic: str) -> None:

@@ -21,6 +21,7 @@ from typing import Final
 
 from app.keyengine.crypto import secp256k1
 from app.keyengine.crypto.hashes import sha256
+from app.keyengine.keys import PublicKey
 
 FINGERPRINT_BYTES: Final = 20
 GROUP_LENGTH: Final = 4
@@ -35,3 +36,9 @@ def key_fingerprint(public_key_bytes: bytes) -> str:
     secp256k1.validate_public_key(public_key_bytes)
     digits = sha256(public_key_bytes)[:FINGERPRINT_BYTES].hex().upper()
     return " ".join(digits[i : i + GROUP_LENGTH] for i in range(0, len(digits), GROUP_LENGTH))
+
+
+def key_bytes_fingerprint(key_bytes: bytes) -> str:
+    """The fingerprint of the key inside the bytes a Create Identity signature covers (the
+    unsigned public key's protobuf), so the prompt shows what the Identity screen shows."""
+    return key_fingerprint(PublicKey.from_bytes(key_bytes).point)

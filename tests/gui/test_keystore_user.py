@@ -29,7 +29,7 @@ def test_new_keystore_identity_then_two_rotations(make_app: Any, tmp_path: Path)
     assert first.text == first.request.text
     assert first.request.payload.hex() in first.text
     assert classify_text(first.text) == first.request
-    assert second.title == "Unlock your XMTP keys"
+    assert second.title == "Protect and store your keys"
     assert second.request.purpose is SignaturePurpose.ENABLE_IDENTITY
 
     account = app.context.accounts.current
@@ -100,7 +100,7 @@ def test_returning_user_unlocks_with_one_signature(make_app: Any, tmp_path: Path
     dialog = again.answer()
     again.wait_idle()
     assert len(again.prompts) == 1
-    assert dialog.title == "Unlock your XMTP keys"
+    assert dialog.title == "Unlock your keys"
     account = again.context.accounts.current
     assert account.identity.source == "retrieved"
     assert account.identity.bundle == created

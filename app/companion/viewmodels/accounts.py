@@ -65,7 +65,7 @@ class AccountsViewModel(QObject):
     async def forget_account(self, address: str) -> None:
         """Close the wallet connection and forget the remembered account (keys are kept)."""
         account = self.context.accounts.remove(address)
-        if account is not None:
+        if account is not None and account.signer is not None:
             await account.signer.aclose()
         await forget_session(self.context.engine.secret_store, address)
         self.context.settings.forget(address)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from app.companion.context import AppContext
 from app.companion.qt import QObject, Signal
-from app.companion.viewmodels.prekeys import fingerprint
+from app.keyengine.fingerprints import key_fingerprint
 from app.keyengine.verdicts import (
     CONTACT_PUBLISHED,
     PRE_KEY_SIGNATURE,
@@ -37,6 +37,7 @@ class LookupView:
     identity_key: str
     pre_key: str
     pre_key_fingerprint: str
+    identity_fingerprint: str
     version: str
     steps: tuple[Step, ...]
     problems: tuple[str, ...]
@@ -95,7 +96,10 @@ class LookupViewModel(QObject):
             summary=summary,
             identity_key=contact.identity_point.hex() if contact is not None else "",
             pre_key=pre_key.hex() if pre_key is not None else "",
-            pre_key_fingerprint=fingerprint(pre_key) if pre_key is not None else "",
+            pre_key_fingerprint=key_fingerprint(pre_key) if pre_key is not None else "",
+            identity_fingerprint=(
+                key_fingerprint(contact.identity_point) if contact is not None else ""
+            ),
             version=contact.version.value if contact is not None else "",
             steps=tuple(steps),
             problems=() if found.valid else found.errors,

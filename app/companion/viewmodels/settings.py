@@ -43,7 +43,11 @@ class SettingsViewModel(QObject):
 
     @property
     def keys_kept(self) -> str:
-        return self.context.engine.vault.where
+        return self.context.engine.keys_kept
+
+    @property
+    def keyring_problem(self) -> str:
+        return self.context.engine.keyring_problem
 
     async def apply(
         self, *, embedded: bool, node_url: str, relay_url: str, project_id: str, remember: bool

@@ -8,6 +8,7 @@ from app.companion.qt import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QPushButton,
     Qt,
     QTabWidget,
     QVBoxLayout,
@@ -28,15 +29,22 @@ class ConnectView(QWidget):
         self.vm = vm
         layout = QVBoxLayout(self)
         layout.addWidget(heading(self.tr("Connect your wallet")))
-        layout.addWidget(
-            note(
-                self.tr(
-                    "Your wallet signs to create your XMTP identity and to unlock your keys. "
-                    "Every signature is shown to you first, with its exact text."
-                ),
-                self.tr("About connecting"),
-            )
+        self.returning = QGroupBox(self.tr("Welcome back"))
+        self.returning.setAccessibleName(self.tr("Remembered accounts"))
+        self.returning_layout = QVBoxLayout(self.returning)
+        self.continue_buttons: list[QPushButton] = []
+        layout.addWidget(self.returning)
+        self.intro = note(
+            self.tr(
+                "XMTP keys are the private keys your messages are encrypted with; they belong "
+                "to your wallet account but are separate from it. Your wallet signs twice: "
+                "once to vouch for your new XMTP identity, and once to lock your keys so that "
+                "only it can unlock them from the network. Every signature is shown to you "
+                "first, with its exact text; choose below how to reach your wallet."
+            ),
+            self.tr("About connecting"),
         )
+        layout.addWidget(self.intro)
         self.tabs = QTabWidget()
         self.tabs.setAccessibleName(self.tr("Kind of wallet"))
         self.tabs.addTab(self._keystore_tab(), self.tr("Keystore file"))
@@ -52,6 +60,44 @@ class ConnectView(QWidget):
         vm.wallet_status.connect(self.wc_status.setText)
         ops.busy_changed.connect(self.wc_cancel_button.setVisible)
         self.wc_cancel_button.setVisible(False)
+        vm.context.settings_changed.connect(self.show_returning)
+        vm.context.accounts.changed.connect(self.show_returning)
+        self.show_returning()
+
+    # -- returning ---------------------------------------------------------------------------
+
+    def show_returning(self) -> None:
+        """One "Continue as …" button per remembered account, the last one used first."""
+        for old in self.continue_buttons:
+            old.deleteLater()
+        self.continue_buttons = []
+        kinds = {
+            "keystore": self.tr("keystore file"),
+            "jsonrpc": self.tr("JSON-RPC wallet"),
+            "walletconnect": self.tr("WalletConnect"),
+            "rawkey": self.tr("raw key"),
+        }
+        connected = {a.address.lower() for a in self.vm.context.accounts.accounts}
+        for saved in self.vm.saved_accounts():
+            if saved.address.lower() in connected:
+                continue
+            short = f"{saved.address[:6]}…{saved.address[-4:]}"
+            text = self.tr("Continue as {0} ({1})").format(short, kinds.get(saved.kind, saved.kind))
+            widget = button(
+                text,
+                self.tr("Continue as {0}").format(saved.address),
+                lambda _=False, a=saved.address: self._continue(a),
+            )
+            widget.setToolTip(saved.address)
+            self.returning_layout.addWidget(widget)
+            self.continue_buttons.append(widget)
+            self.vm.context.operations.register_trigger(widget)
+        self.returning.setVisible(bool(self.continue_buttons))
+        self.intro.setVisible(not self.vm.context.settings.accounts)
+
+    @async_slot(str)
+    async def _continue(self, address: str) -> None:
+        await self.vm.continue_saved(address)
 
     # -- keystore ----------------------------------------------------------------------------
 

@@ -56,9 +56,12 @@ class LookupView(QWidget):
         self.fingerprint.setAccessibleName(self.tr("Pre-key fingerprint"))
         self.version = QLabel()
         self.version.setAccessibleName(self.tr("Contact version"))
+        self.identity_fingerprint = QLabel()
+        self.identity_fingerprint.setAccessibleName(self.tr("Identity key fingerprint"))
         form.addRow(self.tr("Identity key"), self.identity_key)
+        form.addRow(self.tr("Identity fingerprint"), self.identity_fingerprint)
         form.addRow(self.tr("Pre-key"), self.pre_key)
-        form.addRow(self.tr("Fingerprint"), self.fingerprint)
+        form.addRow(self.tr("Pre-key fingerprint"), self.fingerprint)
         form.addRow(self.tr("Contact format"), self.version)
         layout.addLayout(form)
         layout.addWidget(QLabel(self.tr("Attestation chain:")))
@@ -79,12 +82,14 @@ class LookupView(QWidget):
             for field in (self.identity_key, self.pre_key):
                 field.set_text("")
             self.fingerprint.clear()
+            self.identity_fingerprint.clear()
             self.version.clear()
             return
         set_status(self.summary, view.summary, "ok" if view.valid else "bad")
         self.identity_key.set_text(view.identity_key)
         self.pre_key.set_text(view.pre_key)
         self.fingerprint.setText(view.pre_key_fingerprint)
+        self.identity_fingerprint.setText(view.identity_fingerprint)
         self.version.setText(view.version)
         for step in view.steps:
             mark = "✔" if step.ok else "✘"

@@ -153,7 +153,8 @@ class MainWindow(QMainWindow):
         context.accounts.current_changed.connect(self._show_account)
         context.node.state_changed.connect(self._show_node)
         self.connect_vm.connected.connect(self._connected)
-        self.accounts_vm.reconnect_requested.connect(self._reconnect)
+        self.accounts_vm.reconnect_requested.connect(self._continue_saved)
+        self.connect_vm.wallet_needed.connect(self._reconnect)
         self.nav.setCurrentRow(0)
         self._show_account()
         self._show_node(context.node.state.value, context.node.url)
@@ -165,6 +166,11 @@ class MainWindow(QMainWindow):
     def _connected(self, address: str) -> None:
         self.message.setText(self.tr("Connected {0}.").format(address))
         self.show_screen(self.screens.identity)
+
+    def _continue_saved(self, _kind: str, _location: str, address: str) -> None:
+        """ "Connect again" in Accounts: the same one-click Continue as the Connect screen."""
+        self.show_screen(self.screens.connect)
+        self._pending_continue = asyncio.ensure_future(self.connect_vm.continue_saved(address))
 
     def _reconnect(self, kind: str, location: str, address: str) -> None:
         self.screens.connect.prefill(kind, location)

@@ -94,8 +94,14 @@ class SettingsView(QWidget):
         self.node_url.setEnabled(bool(url))
         self.relay_url.setText(self.vm.relay_url)
         self.project_id.setText(self.vm.project_id)
-        self.remember.setChecked(self.vm.remember_keys)
-        self.kept.setText(self.tr("Private keys are kept: {0}").format(self.vm.keys_kept))
+        problem = self.vm.keyring_problem
+        self.remember.setEnabled(not problem)
+        self.remember.setChecked(self.vm.remember_keys and not problem)
+        self.remember.setToolTip(self.tr("Not available: {0}").format(problem) if problem else "")
+        kept = self.tr("Private keys are kept: {0}").format(self.vm.keys_kept)
+        if problem:
+            kept += "\n" + self.tr("Remembering is not available: {0}.").format(problem)
+        self.kept.setText(kept)
 
     def _on_status(self, state: str, text: str) -> None:
         status = {"online": "ok", "offline": "bad"}.get(state, "neutral")
