@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from app.companion.qt import (
     QFormLayout,
     QGroupBox,
@@ -86,7 +88,7 @@ class ConnectView(QWidget):
             widget = button(
                 text,
                 self.tr("Continue as {0}").format(saved.address),
-                lambda _=False, a=saved.address: self._continue(a),
+                functools.partial(self._continue, saved.address),
             )
             widget.setToolTip(saved.address)
             self.returning_layout.addWidget(widget)
