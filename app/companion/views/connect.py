@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 
 from app.companion.qt import (
     QFormLayout,
@@ -11,7 +12,6 @@ from app.companion.qt import (
     QLabel,
     QLineEdit,
     QPushButton,
-    Qt,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -20,7 +20,8 @@ from app.companion.qt import (
 from app.companion.viewmodels.connect import ConnectViewModel
 from app.companion.views.common import CopyField, button, heading, line_edit, note
 from app.companion.views.files import choose_file
-from app.companion.views.qr import qr_pixmap
+from app.companion.views.qr import QrCode
+from app.walletconnect import PROJECT_ID_ENV
 
 KEYSTORE_FILTER = "Keystore (*.json UTC--*);;All files (*)"
 
@@ -60,11 +61,11 @@ class ConnectView(QWidget):
         vm.pairing_uri.connect(self._show_uri)
         vm.countdown.connect(self._show_countdown)
         vm.wallet_status.connect(self.wc_status.setText)
-        ops.busy_changed.connect(self.wc_cancel_button.setVisible)
-        self.wc_cancel_button.setVisible(False)
         vm.context.settings_changed.connect(self.show_returning)
         vm.context.accounts.changed.connect(self.show_returning)
+        vm.context.settings_changed.connect(self._show_project_state)
         self.show_returning()
+        self._show_project_state()
 
     # -- returning ---------------------------------------------------------------------------
 
@@ -94,8 +95,13 @@ class ConnectView(QWidget):
             self.returning_layout.addWidget(widget)
             self.continue_buttons.append(widget)
             self.vm.context.operations.register_trigger(widget)
-        self.returning.setVisible(bool(self.continue_buttons))
-        self.intro.setVisible(not self.vm.context.settings.accounts)
+        pairing = bool(self.qr_label.data)
+        self.returning.setVisible(bool(self.continue_buttons) and not pairing)
+        self.intro.setVisible(self._intro_wanted())
+
+    def _intro_wanted(self) -> bool:
+        """The first-start explanation: before any account was used, and not while pairing."""
+        return not self.vm.context.settings.accounts and not self.qr_label.data
 
     @async_slot(str)
     async def _continue(self, address: str) -> None:
@@ -222,30 +228,38 @@ class ConnectView(QWidget):
     def _walletconnect_tab(self) -> QWidget:
         tab = QWidget()
         layout = QVBoxLayout(tab)
-        layout.addWidget(
-            note(
-                self.tr(
-                    "Scan the code with a mobile wallet (or paste the link into a desktop "
-                    "wallet). The code is renewed every five minutes until a wallet connects."
-                ),
-                self.tr("About WalletConnect"),
-            )
+        self.wc_about = note(
+            self.tr(
+                "Scan the code with a mobile wallet (or paste the link into a desktop "
+                "wallet). The code is renewed every five minutes until a wallet connects."
+            ),
+            self.tr("About WalletConnect"),
         )
+        layout.addWidget(self.wc_about)
+        project = QHBoxLayout()
+        self.wc_project_note = note(
+            self.tr(
+                "WalletConnect's relay needs a project id, registered by whoever distributes "
+                "this app (free at WalletConnect Cloud). Enter it here or in Settings; "
+                "packagers set it with the environment variable {0}."
+            ).format(PROJECT_ID_ENV),
+            self.tr("About the WalletConnect project id"),
+        )
+        self.wc_project_id = line_edit(self.tr("WalletConnect project id"), self.tr("project id"))
+        self.wc_project_id.setText(self.vm.context.settings.project_id)
+        self.wc_project_id.editingFinished.connect(self._save_project_id)
+        project.addWidget(self.wc_project_id, 1)
+        layout.addWidget(self.wc_project_note)
+        layout.addLayout(project)
         row = QHBoxLayout()
         self.wc_button = button(
             self.tr("Show a connection code"), self.tr("Start WalletConnect"), self._walletconnect
         )
-        self.wc_cancel_button = button(
-            self.tr("Cancel"), self.tr("Cancel connecting"), self.vm.cancel
-        )
         row.addWidget(self.wc_button)
-        row.addWidget(self.wc_cancel_button)
         row.addStretch(1)
         layout.addLayout(row)
-        self.qr_label = QLabel()
+        self.qr_label = QrCode()
         self.qr_label.setAccessibleName(self.tr("Connection QR code"))
-        self.qr_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.qr_label.setMinimumSize(240, 240)
         layout.addWidget(self.qr_label, 1)
         self.wc_link = CopyField(self.tr("Connection link"))
         layout.addWidget(self.wc_link)
@@ -257,20 +271,43 @@ class ConnectView(QWidget):
         self.wc_status.setWordWrap(True)
         layout.addWidget(self.wc_status)
         self.wc_link.setVisible(False)
+        self.wc_countdown.setVisible(False)
         return tab
 
     @async_slot()
     async def _walletconnect(self) -> None:
         await self.vm.connect_walletconnect()
 
+    def _save_project_id(self) -> None:
+        value = self.wc_project_id.text().strip()
+        settings = self.vm.context.settings
+        if value != settings.project_id:
+            settings.project_id = value
+            self.vm.context.save_settings()
+        self._show_project_state()
+
+    def _show_project_state(self) -> None:
+        """The project id note is shown before anything is pressed, while none is set."""
+        missing = not (self.vm.context.settings.project_id or os.environ.get(PROJECT_ID_ENV))
+        self.wc_project_note.setVisible(missing and not self.qr_label.data)
+        self.wc_project_id.setVisible(missing and not self.qr_label.data)
+
     def _show_uri(self, uri: str) -> None:
-        self.wc_link.setVisible(bool(uri))
+        """While a code is shown, the explanations step aside so the code has the room."""
+        pairing = bool(uri)
+        self.wc_link.setVisible(pairing)
         self.wc_link.set_text(uri)
-        if uri:
-            self.qr_label.setPixmap(qr_pixmap(uri))
+        self.qr_label.set_data(uri)
+        self.wc_countdown.setVisible(pairing)
+        self.wc_about.setVisible(not pairing)
+        self.intro.setVisible(self._intro_wanted())
+        if pairing:
+            self.returning.setVisible(False)
         else:
-            self.qr_label.clear()
             self.wc_countdown.clear()
+            self.wc_status.clear()  # no leftover "Scan the code…" after cancelling
+            self.show_returning()
+        self._show_project_state()
 
     def _show_countdown(self, seconds: int) -> None:
         minutes, rest = divmod(seconds, 60)

@@ -38,6 +38,10 @@ from app.companion.views.prekeys import PreKeysView
 from app.companion.views.progress import ErrorPresenter, ProgressPanel
 from app.companion.views.settings import SettingsView
 
+DEFAULT_SIZE = (1100, 720)
+MINIMUM_SIZE = (860, 600)
+"""The smallest window every screen is laid out for (the QR code included, see views.qr)."""
+
 
 @dataclass
 class Screens:
@@ -158,7 +162,8 @@ class MainWindow(QMainWindow):
         self.nav.setCurrentRow(0)
         self._show_account()
         self._show_node(context.node.state.value, context.node.url)
-        self.resize(1100, 720)
+        self.setMinimumSize(*MINIMUM_SIZE)
+        self.resize(*DEFAULT_SIZE)
 
     def show_screen(self, widget: QWidget) -> None:
         self.nav.setCurrentRow(self.stack.indexOf(widget))
