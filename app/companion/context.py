@@ -18,6 +18,7 @@ from app.companion.qt import QObject, Signal
 from app.companion.services.accounts import Account, AccountsService
 from app.companion.services.engine import EngineService, SecretStoreFactory
 from app.companion.services.node import NodeService
+from app.companion.services.pending import PendingPublisher
 from app.companion.settings import Settings, SettingsStore
 from app.companion.signing import PromptingSigner, SignatureRecord, SignerKind
 from app.companion.views.sign_dialog import DialogPrompter, prompt_title
@@ -71,6 +72,19 @@ class AppContext(QObject):
         self.bridge.sign_requested.connect(self._waiting_for_wallet)
         self.bridge.published.connect(self._record_publish)
         self.bridge.warning.connect(self._record_warning)
+        self.node.state_changed.connect(self._gate_on_node)
+        self.pending = PendingPublisher(self.engine, self.accounts, self.operations, self)
+        self.node.state_changed.connect(self.pending.on_node_state)
+
+    def _gate_on_node(self, state: str, url: str) -> None:
+        problem = ""
+        if state == "offline":
+            problem = self.tr(
+                "The node at {0} is not reachable; this is enabled again when it answers."
+            ).format(url)
+        elif state in ("stopped", "starting"):
+            problem = self.tr("The node is not running yet.")
+        self.operations.set_node_problem(problem)
 
     # -- lifecycle -----------------------------------------------------------------------------
 

@@ -28,11 +28,16 @@ class Operations(QObject):
     failed = Signal(object)
     """An ``Explanation`` (quiet ones: declined/cancelled, shown without a dialog)."""
     busy_changed = Signal(bool)
+    notice = Signal(str)
+    """A line for the status bar: the latest state only (each operation's start clears it)."""
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._task: asyncio.Task[Any] | None = None
         self._triggers: list[QWidget] = []
+        self._needs_node: list[QWidget] = []
+        self.node_problem = ""
+        """Why the node cannot be used now ("" while it answers)."""
         self.label = ""
         self.last_error: Explanation | None = None
 
@@ -40,18 +45,36 @@ class Operations(QObject):
     def busy(self) -> bool:
         return self._task is not None
 
-    def register_trigger(self, *widgets: QWidget) -> None:
-        """Widgets that start work: disabled while any operation runs."""
+    def register_trigger(self, *widgets: QWidget, needs_node: bool = False) -> None:
+        """Widgets that start work: disabled while any operation runs (and, ``needs_node``,
+        while the node is unreachable, with the reason as tooltip)."""
         self._triggers.extend(widgets)
+        if needs_node:
+            self._needs_node.extend(widgets)
         for widget in widgets:
             widget.destroyed.connect(lambda _=None, w=widget: self._forget(w))
+        self._set_triggers(not self.busy)
 
     def _forget(self, widget: QWidget) -> None:
         self._triggers = [w for w in self._triggers if w is not widget]
+        self._needs_node = [w for w in self._needs_node if w is not widget]
+
+    def set_node_problem(self, problem: str) -> None:
+        """The node stopped (or started again) answering: gate the widgets that need it."""
+        if problem != self.node_problem:
+            self.node_problem = problem
+            self._set_triggers(not self.busy)
+
+    def can_start(self, widget: QWidget) -> bool:
+        """Whether ``widget`` may start work now (views call it when they enable buttons)."""
+        return not self.busy and not (self.node_problem and widget in self._needs_node)
 
     def _set_triggers(self, enabled: bool) -> None:
         for widget in self._triggers:
-            widget.setEnabled(enabled)
+            offline = bool(self.node_problem) and widget in self._needs_node
+            widget.setEnabled(enabled and not offline)
+            if widget in self._needs_node:
+                widget.setToolTip(self.node_problem if offline else "")
 
     def report_progress(self, message: str) -> None:
         if self.busy:

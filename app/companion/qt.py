@@ -39,6 +39,7 @@ from PySide6.QtGui import (
     QPainter,
     QPalette,
     QPixmap,
+    QResizeEvent,
 )
 from PySide6.QtSvg import QSvgRenderer
 from PySide6.QtWidgets import (
@@ -139,6 +140,7 @@ __all__ = [
     "QPushButton",
     "QRadioButton",
     "QRectF",
+    "QResizeEvent",
     "QScrollArea",
     "QSize",
     "QSizePolicy",

@@ -45,7 +45,8 @@ class BackupView(QWidget):
         self.result = note("", self.tr("Backup result"))
         layout.addWidget(self.result)
         layout.addStretch(1)
-        vm.context.operations.register_trigger(self.export_button, self.restore_button)
+        vm.context.operations.register_trigger(self.export_button)
+        vm.context.operations.register_trigger(self.restore_button, needs_node=True)
         vm.done.connect(self.result.setText)
 
     def _choose_export(self) -> None:

@@ -56,7 +56,7 @@ class ConnectView(QWidget):
         layout.addWidget(self.tabs, 1)
         ops = vm.context.operations
         ops.register_trigger(
-            self.unlock_button, self.create_button, self.rpc_button, self.wc_button
+            self.unlock_button, self.create_button, self.rpc_button, self.wc_button, needs_node=True
         )
         vm.pairing_uri.connect(self._show_uri)
         vm.countdown.connect(self._show_countdown)

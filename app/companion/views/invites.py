@@ -38,7 +38,7 @@ class InvitesView(QWidget):
         self.table.setColumnWidth(1, 330)
         self.table.setColumnWidth(2, 170)
         layout.addWidget(self.table, 1)
-        vm.context.operations.register_trigger(self.load_button)
+        vm.context.operations.register_trigger(self.load_button, needs_node=True)
         vm.changed.connect(self.refresh)
         self.refresh()
 

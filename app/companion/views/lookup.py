@@ -68,7 +68,7 @@ class LookupView(QWidget):
         self.steps = QListWidget()
         self.steps.setAccessibleName(self.tr("Attestation chain checks"))
         layout.addWidget(self.steps, 1)
-        vm.context.operations.register_trigger(self.lookup_button)
+        vm.context.operations.register_trigger(self.lookup_button, needs_node=True)
         vm.result_changed.connect(self.show_result)
 
     @async_slot()

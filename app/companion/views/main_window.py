@@ -14,7 +14,10 @@ from app.companion.qt import (
     QLabel,
     QListWidget,
     QMainWindow,
+    QResizeEvent,
+    QSizePolicy,
     QStackedWidget,
+    Qt,
     QVBoxLayout,
     QWidget,
 )
@@ -54,6 +57,41 @@ class Screens:
     backup: BackupView
     accounts: AccountsView
     settings: SettingsView
+
+
+class StatusLine(QLabel):
+    """One line of status: a long message is elided (whole in the tooltip), never wrapped,
+    so it can never squeeze the page above it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._full = ""
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+
+    def setText(self, text: str) -> None:  # noqa: N802 - Qt's name
+        self._full = text
+        self.setToolTip(text)
+        self._elide()
+
+    def text(self) -> str:
+        return self._full
+
+    def displayed(self) -> str:
+        """What fits and is shown (the whole text is ``text()`` and the tooltip)."""
+        return super().text()
+
+    def clear(self) -> None:
+        self.setText("")
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        shown = self.fontMetrics().elidedText(
+            " ".join(self._full.split()), Qt.TextElideMode.ElideRight, max(self.width(), 40)
+        )
+        super().setText(shown)
 
 
 class MainWindow(QMainWindow):
@@ -139,9 +177,8 @@ class MainWindow(QMainWindow):
         self.progress = ProgressPanel(context.operations)
         outer.addWidget(self.progress)
         self.setCentralWidget(central)
-        self.message = QLabel()
+        self.message = StatusLine()
         self.message.setAccessibleName(self.tr("Last message"))
-        self.message.setWordWrap(True)
         self.statusBar().addWidget(self.message, 1)
         self.warning = QLabel()
         self.warning.setObjectName("warningLabel")
@@ -152,6 +189,11 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.warning, 1)
         context.bridge.warning.connect(self._show_warning)
         context.operations.started.connect(self._clear_warning)
+        # The status bar shows the latest state only: every operation starts with a clean
+        # line, notices replace it, and switching account clears what was about the other.
+        context.operations.started.connect(self._clear_message)
+        context.operations.notice.connect(self._set_message)
+        context.accounts.current_changed.connect(self._clear_message)
         self.errors = ErrorPresenter(self, self.message)
         context.operations.failed.connect(self.errors.present)
         context.accounts.current_changed.connect(self._show_account)
@@ -164,6 +206,12 @@ class MainWindow(QMainWindow):
         self._show_node(context.node.state.value, context.node.url)
         self.setMinimumSize(*MINIMUM_SIZE)
         self.resize(*DEFAULT_SIZE)
+
+    def _set_message(self, text: str) -> None:
+        self.message.setText(text)
+
+    def _clear_message(self, _label: str = "") -> None:
+        self.message.setText("")
 
     def show_screen(self, widget: QWidget) -> None:
         self.nav.setCurrentRow(self.stack.indexOf(widget))

@@ -66,6 +66,8 @@ class PreKeysView(QWidget):
         form.addRow(self.tr("Fingerprint"), self.fingerprint)
         form.addRow(self.tr("Created"), self.created)
         form.addRow(self.tr("Signature"), self.signature)
+        self.pending = status_label(self.tr("Publication"))
+        form.addRow(self.tr("On the node"), self.pending)
         layout.addLayout(form)
         actions = QHBoxLayout()
         self.rotate_button = button(
@@ -89,7 +91,7 @@ class PreKeysView(QWidget):
         self.secret_note.setVisible(False)
         layout.addWidget(self.secret_note)
         layout.addWidget(self.secret)
-        vm.context.operations.register_trigger(self.rotate_button)
+        vm.context.operations.register_trigger(self.rotate_button, needs_node=True)
         vm.changed.connect(self.refresh)
         vm.revealed_changed.connect(self._show_secret)
         self.refresh()
@@ -97,18 +99,23 @@ class PreKeysView(QWidget):
     def refresh(self) -> None:
         current = self.vm.current()
         has = current is not None
-        self.rotate_button.setEnabled(has and not self.vm.context.operations.busy)
+        self.rotate_button.setEnabled(
+            has and self.vm.context.operations.can_start(self.rotate_button)
+        )
         self.reveal_button.setEnabled(has)
         if current is None:
             self.current_key.set_text("")
             self.fingerprint.setText(self.tr("Connect a wallet to see its pre-keys."))
             self.created.clear()
             set_status(self.signature, "", "neutral")
+            set_status(self.pending, "", "neutral")
             return
         self.current_key.set_text(current["public_key"])
         self.fingerprint.setText(current["fingerprint"])
         self.created.setText(current["created"])
         set_status(self.signature, current["signature"], current["signature_status"])
+        pending = self.vm.pending()
+        set_status(self.pending, pending or self.tr("published"), "bad" if pending else "ok")
 
     @async_slot()
     async def _rotate(self) -> None:
