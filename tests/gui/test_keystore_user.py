@@ -15,8 +15,8 @@ def test_new_keystore_identity_then_two_rotations(make_app: Any, tmp_path: Path)
     view = app.window.screens.connect
     keystore = tmp_path / "new-wallet.json"
     view.new_path.setText(str(keystore))
-    view.new_password.setText("s3cret pass")
-    view.new_repeat.setText("s3cret pass")
+    view.new_password.setText("mauve-tiger-lantern-97")
+    view.new_repeat.setText("mauve-tiger-lantern-97")
     app.click(view.create_button)
 
     first = app.answer()

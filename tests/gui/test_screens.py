@@ -53,10 +53,11 @@ def test_lookup_valid_unknown_and_malformed(make_app: Any, tmp_path: Path) -> No
     assert view.summary.property("status") == "bad"
     assert view.identity_key.text() == ""
 
+    # A malformed address is said next to the field; nothing is sent (test_inline_errors.py).
     view.address.setText("not an address")
-    app.click(view.lookup_button)
-    app.wait_idle()
-    assert app.ops.last_error.title == "Not valid"
+    app.qtbot.mouseClick(view.lookup_button, Qt.MouseButton.LeftButton)
+    app.qtbot.waitUntil(lambda: view.address_problem.text() != "", timeout=5000)
+    assert view.address_problem.text() == "This is not an Ethereum address: it must start with 0x."
 
 
 def test_invitations_screen_reads_the_invite_topic(make_app: Any, tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from pathlib import Path
 
@@ -14,8 +15,9 @@ from app.companion.signing import PromptingSigner, SignerKind
 from app.companion.walletconnect import WalletConnectOptions
 from app.keyengine.errors import KeyEngineError, WrongWallet
 from app.keyengine.flows import Identity
-from app.keyengine.remembered import continue_remembered, remembers
+from app.keyengine.remembered import continue_remembered, pending_change, remembers
 from app.keyengine.wallets.base import WalletSigner, close_signer
+from app.keyengine.wallets.passwords import password_strength
 from app.keyengine.wallets.walletconnect import SignerEvent
 from app.walletconnect.events import (
     Expired,
@@ -140,19 +142,57 @@ class ConnectViewModel(QObject):
 
         return await self.context.operations.run(self.tr("Unlocking your keys"), work)
 
+    def new_password_problem(self, path: str, password: str, repeated: str) -> str:
+        """What is wrong with a new keystore's fields, in plain words ("" when nothing)."""
+        if not path.strip():
+            return self.tr("Choose where to save the new keystore file.")
+        strength = password_strength(password, (Path(path).stem,))
+        if not strength.acceptable:
+            return self.tr("This password is too easy to guess ({0} of 4). {1}").format(
+                strength.score, strength.advice
+            )
+        if password != repeated:
+            return self.tr("The passwords do not match.")
+        return ""
+
+    def password_feedback(self, password: str) -> tuple[str, bool]:
+        """(text, acceptable) shown live under the new password."""
+        if not password:
+            return "", False
+        strength = password_strength(password)
+        text = self.tr("Strength: {0} of 4.").format(strength.score)
+        if strength.advice:
+            text += " " + strength.advice
+        return text, strength.acceptable
+
     async def create_keystore(self, path: str, password: str, repeated: str) -> str | None:
         async def work() -> str:
             from app.keyengine.wallets.keystore import KeystoreSigner, create_keystore
 
-            if password != repeated:
-                raise ValueError(self.tr("the two passwords differ"))
+            problem = self.new_password_problem(path, password, repeated)
+            if problem:
+                raise ValueError(problem)
             self.context.operations.report_progress(self.tr("Creating the keystore…"))
             await create_keystore(path, password)
             signer = await KeystoreSigner.unlock(path, password)
             saved = SavedAccount(signer.address, SignerKind.KEYSTORE.value, str(Path(path)))
-            return await self._login(signer, SignerKind.KEYSTORE, saved)
+            try:
+                return await self._login(signer, SignerKind.KEYSTORE, saved)
+            except BaseException:
+                self._drop_unused_keystore(Path(path), signer.address)
+                raise
 
         return await self.context.operations.run(self.tr("Creating a new wallet"), work)
+
+    def _drop_unused_keystore(self, path: Path, address: str) -> None:
+        """A keystore made by this "Create and connect" whose first use failed (a declined
+        signature): nothing was signed with it that was kept, so it is removed and a retry
+        starts cleanly.  Kept whenever keys of it exist (remembered or pending)."""
+        flows = self.context.engine.flows
+        if remembers(flows, address) or pending_change(flows, address) is not None:
+            return
+        with contextlib.suppress(OSError):
+            path.unlink()
 
     async def connect_signer(
         self, signer: WalletSigner, kind: SignerKind, location: str = ""

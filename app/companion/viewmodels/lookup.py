@@ -13,6 +13,7 @@ from app.keyengine.verdicts import (
     WALLET_SIGNATURE,
     ChainCheck,
     LookupResult,
+    check_address,
 )
 
 
@@ -51,6 +52,24 @@ class LookupViewModel(QObject):
         super().__init__(parent)
         self.context = context
         self.result: LookupView | None = None
+
+    def address_problem(self, text: str) -> tuple[str, str]:
+        """(message, status) next to the address field: "bad" stops the lookup, "warn" (an
+        EIP-55 checksum that does not match, as MetaMask warns) lets it go on."""
+        if not text.strip():
+            return "", "neutral"
+        checked = check_address(text)
+        if checked.address is None:
+            return (
+                self.tr("This is not an Ethereum address: {0}.").format(checked.reason),
+                "bad",
+            )
+        if checked.checksum_mismatch:
+            return (
+                self.tr("Checksum does not match: did you mean {0}?").format(checked.address),
+                "warn",
+            )
+        return "", "neutral"
 
     async def lookup(self, address: str) -> LookupView | None:
         async def work() -> LookupView:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import functools
-import os
 
 from app.companion.qt import (
+    QCheckBox,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
-    QLabel,
     QLineEdit,
     QPushButton,
     QTabWidget,
@@ -18,10 +17,16 @@ from app.companion.qt import (
     async_slot,
 )
 from app.companion.viewmodels.connect import ConnectViewModel
-from app.companion.views.common import CopyField, button, heading, line_edit, note
+from app.companion.views.common import (
+    button,
+    heading,
+    line_edit,
+    note,
+    set_status,
+    status_label,
+)
 from app.companion.views.files import choose_file
-from app.companion.views.qr import QrCode
-from app.walletconnect import PROJECT_ID_ENV
+from app.companion.views.walletconnect_tab import WalletConnectTab
 
 KEYSTORE_FILTER = "Keystore (*.json UTC--*);;All files (*)"
 
@@ -52,20 +57,22 @@ class ConnectView(QWidget):
         self.tabs.setAccessibleName(self.tr("Kind of wallet"))
         self.tabs.addTab(self._keystore_tab(), self.tr("Keystore file"))
         self.tabs.addTab(self._rpc_tab(), self.tr("JSON-RPC wallet"))
-        self.tabs.addTab(self._walletconnect_tab(), self.tr("WalletConnect"))
+        self.walletconnect = WalletConnectTab(vm)
+        self.wc_button = self.walletconnect.wc_button
+        self.qr_label = self.walletconnect.qr_label
+        self.wc_link = self.walletconnect.wc_link
+        self.wc_countdown = self.walletconnect.wc_countdown
+        self.wc_status = self.walletconnect.wc_status
+        self.tabs.addTab(self.walletconnect, self.tr("WalletConnect"))
         layout.addWidget(self.tabs, 1)
         ops = vm.context.operations
         ops.register_trigger(
             self.unlock_button, self.create_button, self.rpc_button, self.wc_button, needs_node=True
         )
-        vm.pairing_uri.connect(self._show_uri)
-        vm.countdown.connect(self._show_countdown)
-        vm.wallet_status.connect(self.wc_status.setText)
+        self.walletconnect.pairing_changed.connect(self._pairing_changed)
         vm.context.settings_changed.connect(self.show_returning)
         vm.context.accounts.changed.connect(self.show_returning)
-        vm.context.settings_changed.connect(self._show_project_state)
         self.show_returning()
-        self._show_project_state()
 
     # -- returning ---------------------------------------------------------------------------
 
@@ -98,6 +105,9 @@ class ConnectView(QWidget):
         pairing = bool(self.qr_label.data)
         self.returning.setVisible(bool(self.continue_buttons) and not pairing)
         self.intro.setVisible(self._intro_wanted())
+
+    def _pairing_changed(self, _pairing: bool) -> None:
+        self.show_returning()
 
     def _intro_wanted(self) -> bool:
         """The first-start explanation: before any account was used, and not while pairing."""
@@ -138,10 +148,20 @@ class ConnectView(QWidget):
         form.addRow(self.tr("File"), row)
         self.new_password = line_edit(self.tr("New keystore password"))
         self.new_password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.new_password.textEdited.connect(self._password_edited)
         self.new_repeat = line_edit(self.tr("Repeat the password"))
         self.new_repeat.setEchoMode(QLineEdit.EchoMode.Password)
+        self.new_repeat.textEdited.connect(self._password_edited)
+        self.show_password = QCheckBox(self.tr("Show password"))
+        self.show_password.setAccessibleName(self.tr("Show the new password"))
+        self.show_password.toggled.connect(self._toggle_echo)
+        self.new_strength = status_label(self.tr("Password strength"))
+        self.new_problem = status_label(self.tr("Problem with the new keystore"))
         form.addRow(self.tr("Password"), self.new_password)
+        form.addRow("", self.new_strength)
         form.addRow(self.tr("Repeat"), self.new_repeat)
+        form.addRow("", self.show_password)
+        form.addRow("", self.new_problem)
         self.create_button = button(
             self.tr("Create and connect"), self.tr("Create a keystore and connect"), self._create
         )
@@ -176,12 +196,29 @@ class ConnectView(QWidget):
         self.keystore_password.clear()
         await self.vm.connect_keystore(self.keystore_path.text().strip(), password)
 
+    def _toggle_echo(self, shown: bool) -> None:
+        mode = QLineEdit.EchoMode.Normal if shown else QLineEdit.EchoMode.Password
+        self.new_password.setEchoMode(mode)
+        self.new_repeat.setEchoMode(mode)
+
+    def _password_edited(self, _text: str = "") -> None:
+        text, acceptable = self.vm.password_feedback(self.new_password.text())
+        set_status(self.new_strength, text, "ok" if acceptable else "bad" if text else "neutral")
+        set_status(self.new_problem, "", "neutral")
+
     @async_slot()
     async def _create(self) -> None:
+        """Problems are said next to the fields, which keep what was typed."""
+        path = self.new_path.text().strip()
         password, repeated = self.new_password.text(), self.new_repeat.text()
-        self.new_password.clear()
-        self.new_repeat.clear()
-        await self.vm.create_keystore(self.new_path.text().strip(), password, repeated)
+        problem = self.vm.new_password_problem(path, password, repeated)
+        set_status(self.new_problem, problem, "bad" if problem else "neutral")
+        if problem:
+            return
+        if await self.vm.create_keystore(path, password, repeated) is not None:
+            self.new_password.clear()
+            self.new_repeat.clear()
+            set_status(self.new_strength, "", "neutral")
 
     def prefill(self, kind: str, location: str) -> None:
         """Show the remembered wallet's details (from the Accounts screen)."""
@@ -222,97 +259,3 @@ class ConnectView(QWidget):
     @async_slot()
     async def _rpc(self) -> None:
         await self.vm.connect_rpc(self.rpc_url.text(), self.rpc_account.text())
-
-    # -- WalletConnect -----------------------------------------------------------------------
-
-    def _walletconnect_tab(self) -> QWidget:
-        tab = QWidget()
-        layout = QVBoxLayout(tab)
-        self.wc_about = note(
-            self.tr(
-                "Scan the code with a mobile wallet (or paste the link into a desktop "
-                "wallet). The code is renewed every five minutes until a wallet connects."
-            ),
-            self.tr("About WalletConnect"),
-        )
-        layout.addWidget(self.wc_about)
-        project = QHBoxLayout()
-        self.wc_project_note = note(
-            self.tr(
-                "WalletConnect's relay needs a project id, registered by whoever distributes "
-                "this app (free at WalletConnect Cloud). Enter it here or in Settings; "
-                "packagers set it with the environment variable {0}."
-            ).format(PROJECT_ID_ENV),
-            self.tr("About the WalletConnect project id"),
-        )
-        self.wc_project_id = line_edit(self.tr("WalletConnect project id"), self.tr("project id"))
-        self.wc_project_id.setText(self.vm.context.settings.project_id)
-        self.wc_project_id.editingFinished.connect(self._save_project_id)
-        project.addWidget(self.wc_project_id, 1)
-        layout.addWidget(self.wc_project_note)
-        layout.addLayout(project)
-        row = QHBoxLayout()
-        self.wc_button = button(
-            self.tr("Show a connection code"), self.tr("Start WalletConnect"), self._walletconnect
-        )
-        row.addWidget(self.wc_button)
-        row.addStretch(1)
-        layout.addLayout(row)
-        self.qr_label = QrCode()
-        self.qr_label.setAccessibleName(self.tr("Connection QR code"))
-        layout.addWidget(self.qr_label, 1)
-        self.wc_link = CopyField(self.tr("Connection link"))
-        layout.addWidget(self.wc_link)
-        self.wc_countdown = QLabel()
-        self.wc_countdown.setAccessibleName(self.tr("Time left"))
-        layout.addWidget(self.wc_countdown)
-        self.wc_status = QLabel()
-        self.wc_status.setAccessibleName(self.tr("WalletConnect status"))
-        self.wc_status.setWordWrap(True)
-        layout.addWidget(self.wc_status)
-        self.wc_link.setVisible(False)
-        self.wc_countdown.setVisible(False)
-        return tab
-
-    @async_slot()
-    async def _walletconnect(self) -> None:
-        await self.vm.connect_walletconnect()
-
-    def _save_project_id(self) -> None:
-        value = self.wc_project_id.text().strip()
-        settings = self.vm.context.settings
-        if value != settings.project_id:
-            settings.project_id = value
-            self.vm.context.save_settings()
-        self._show_project_state()
-
-    def _show_project_state(self) -> None:
-        """The project id note is shown before anything is pressed, while none is set."""
-        missing = not (self.vm.context.settings.project_id or os.environ.get(PROJECT_ID_ENV))
-        self.wc_project_note.setVisible(missing and not self.qr_label.data)
-        self.wc_project_id.setVisible(missing and not self.qr_label.data)
-
-    def _show_uri(self, uri: str) -> None:
-        """While a code is shown, the explanations step aside so the code has the room."""
-        pairing = bool(uri)
-        self.wc_link.setVisible(pairing)
-        self.wc_link.set_text(uri)
-        self.qr_label.set_data(uri)
-        self.wc_countdown.setVisible(pairing)
-        self.wc_about.setVisible(not pairing)
-        self.intro.setVisible(self._intro_wanted())
-        if pairing:
-            self.returning.setVisible(False)
-        else:
-            self.wc_countdown.clear()
-            self.wc_status.clear()  # no leftover "Scan the code…" after cancelling
-            self.show_returning()
-        self._show_project_state()
-
-    def _show_countdown(self, seconds: int) -> None:
-        minutes, rest = divmod(seconds, 60)
-        self.wc_countdown.setText(
-            self.tr("This code expires in {0}:{1:02d}, then a new one is shown.").format(
-                minutes, rest
-            )
-        )

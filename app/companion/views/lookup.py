@@ -47,6 +47,9 @@ class LookupView(QWidget):
         row.addWidget(self.address, 1)
         row.addWidget(self.lookup_button)
         layout.addLayout(row)
+        self.address_problem = status_label(self.tr("Problem with the address"))
+        self.address.textEdited.connect(self._check_address)
+        layout.addWidget(self.address_problem)
         self.summary = status_label(self.tr("Lookup result"))
         layout.addWidget(self.summary)
         form = QFormLayout()
@@ -73,7 +76,14 @@ class LookupView(QWidget):
 
     @async_slot()
     async def _lookup(self) -> None:
+        if self._check_address() == "bad":
+            return  # said next to the field; nothing is sent
         await self.vm.lookup(self.address.text())
+
+    def _check_address(self, _text: str = "") -> str:
+        message, status = self.vm.address_problem(self.address.text())
+        set_status(self.address_problem, message, status)
+        return status
 
     def show_result(self, view: LookupResultView | None) -> None:
         self.steps.clear()
