@@ -41,6 +41,7 @@ from PySide6.QtGui import (
     QPixmap,
     QResizeEvent,
 )
+from PySide6.QtNetwork import QLocalServer, QLocalSocket
 from PySide6.QtSvg import QSvgRenderer
 from PySide6.QtWidgets import (
     QAbstractButton,
@@ -76,6 +77,7 @@ from PySide6.QtWidgets import (
     QStyleFactory,
     QTableView,
     QTabWidget,
+    QTextBrowser,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -126,6 +128,8 @@ __all__ = [
     "QLineEdit",
     "QListWidget",
     "QListWidgetItem",
+    "QLocalServer",
+    "QLocalSocket",
     "QMainWindow",
     "QMessageBox",
     "QModelIndex",
@@ -152,6 +156,7 @@ __all__ = [
     "QSvgRenderer",
     "QTabWidget",
     "QTableView",
+    "QTextBrowser",
     "QTimer",
     "QToolButton",
     "QUrl",

@@ -21,6 +21,7 @@ from app.companion.qt import (
     QVBoxLayout,
     QWidget,
 )
+from app.companion.services.lock import AutoLock
 from app.companion.viewmodels.accounts import AccountsViewModel
 from app.companion.viewmodels.activity import ActivityViewModel
 from app.companion.viewmodels.backup import BackupViewModel
@@ -33,10 +34,12 @@ from app.companion.viewmodels.settings import SettingsViewModel
 from app.companion.views.accounts import AccountsView
 from app.companion.views.activity import ActivityView
 from app.companion.views.backup import BackupView
+from app.companion.views.common import button
 from app.companion.views.connect import ConnectView
 from app.companion.views.identity import IdentityView
 from app.companion.views.invites import InvitesView
 from app.companion.views.lookup import LookupView
+from app.companion.views.menus import Menus
 from app.companion.views.prekeys import PreKeysView
 from app.companion.views.progress import ErrorPresenter, ProgressPanel
 from app.companion.views.settings import SettingsView
@@ -167,7 +170,15 @@ class MainWindow(QMainWindow):
         self.account_label.setAccessibleName(self.tr("Account shown"))
         self.node_label = QLabel()
         self.node_label.setAccessibleName(self.tr("Node status"))
+        self.auto_lock = AutoLock(context, self)
+        self.auto_lock.locked.connect(self._locked)
+        self.lock_action = QAction(self.tr("&Lock now"), self)
+        self.lock_action.triggered.connect(self.lock_now)
+        self.lock_button = button(
+            self.tr("Lock now"), self.tr("Lock: drop the keys from memory"), self.lock_now
+        )
         header.addWidget(self.account_label, 1)
+        header.addWidget(self.lock_button)
         header.addWidget(self.node_label)
         outer.addLayout(header)
         body = QHBoxLayout()
@@ -201,11 +212,31 @@ class MainWindow(QMainWindow):
         self.connect_vm.connected.connect(self._connected)
         self.accounts_vm.reconnect_requested.connect(self._continue_saved)
         self.connect_vm.wallet_needed.connect(self._reconnect)
+        self.accounts_vm.add_requested.connect(self._add_account)
         self.nav.setCurrentRow(0)
         self._show_account()
         self._show_node(context.node.state.value, context.node.url)
+        self.menus = Menus(self, context.data_dir, self.lock_action)
         self.setMinimumSize(*MINIMUM_SIZE)
         self.resize(*DEFAULT_SIZE)
+
+    def _add_account(self) -> None:
+        self.show_screen(self.screens.connect)
+
+    def lock_now(self) -> None:
+        self.auto_lock.lock_now()
+
+    def _locked(self, reason: str) -> None:
+        self.show_screen(self.screens.connect)
+        self.message.setText(reason)
+
+    def bring_to_front(self) -> None:
+        """Another launch on this data directory asked for this window."""
+        if self.isMinimized():
+            self.showNormal()
+        self.show()
+        self.raise_()
+        self.activateWindow()
 
     def _set_message(self, text: str) -> None:
         self.message.setText(text)
@@ -249,6 +280,8 @@ class MainWindow(QMainWindow):
 
     def _show_account(self) -> None:
         account = self.context.accounts.current
+        self.lock_button.setEnabled(bool(self.context.accounts.accounts))
+        self.lock_action.setEnabled(bool(self.context.accounts.accounts))
         if account is None:
             self.account_label.setText(self.tr("No wallet connected"))
         else:
