@@ -75,6 +75,7 @@ class AppContext(QObject):
         self.node.state_changed.connect(self._gate_on_node)
         self.pending = PendingPublisher(self.engine, self.accounts, self.operations, self)
         self.node.state_changed.connect(self.pending.on_node_state)
+        self.operations.finished.connect(self.pending.refresh_current)
 
     def _gate_on_node(self, state: str, url: str) -> None:
         problem = ""
@@ -111,6 +112,7 @@ class AppContext(QObject):
 
     async def shutdown(self) -> None:
         self.operations.cancel()
+        self.pending.close()
         await self.lock()
         await self.engine.close()
         await self.node.stop()

@@ -9,6 +9,9 @@ signed contacts, so ``publish_pending`` sends them as soon as the node answers.
 
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass
+
 from app.keyengine.bundles import PrivateKeyBundleV1
 from app.keyengine.crypto.ethereum import to_checksum_address
 from app.keyengine.encrypted_bundle import EncryptedPrivateKeyBundle
@@ -16,6 +19,7 @@ from app.keyengine.errors import InvalidBundle
 from app.keyengine.flows import Identity, KeyFlows
 from app.keyengine.journal import Journal
 from app.keyengine.network import NetworkError, QuerySpec
+from app.keyengine.prekeys import merge_bundles
 from app.keyengine.topics import private_store_topic
 from app.keyengine.vault import DamagedKeyringEntry
 
@@ -101,3 +105,36 @@ async def publish_pending(flows: KeyFlows, identity: Identity) -> bool:
     except NetworkError:
         return False
     return True
+
+
+@dataclass(frozen=True, slots=True)
+class Refreshed:
+    """What a refresh found: the identity with every pre-key this machine knows, and whether
+    the node's published pre-key is one this machine has never seen."""
+
+    identity: Identity
+    changed_elsewhere: bool = False
+    """Keys were rotated on another machine: only the wallet can open the new bundle."""
+
+
+async def refresh(flows: KeyFlows, identity: Identity) -> Refreshed:
+    """Bring ``identity`` up to date without a signature: pre-keys another program on this
+    machine (the CLI) saved in the keyring, pending publications, and a check of what the node
+    publishes now.  An unreachable node leaves the node part for the next refresh."""
+    wallet = identity.wallet_address
+    try:
+        local = flows.vault.load_bundle(wallet)
+    except DamagedKeyringEntry:
+        local = None
+    if local is not None and local.identity_key == identity.bundle.identity_key:
+        merged = merge_bundles(local, identity.bundle)
+        if merged != identity.bundle:
+            identity = dataclasses.replace(identity, bundle=merged)
+    await publish_pending(flows, identity)
+    try:
+        found = await flows.lookup(wallet)
+    except NetworkError:
+        return Refreshed(identity)
+    ours = {key.public_key.point for key in identity.bundle.pre_keys}
+    published = found.contact.pre_key_point if found.valid and found.contact else None
+    return Refreshed(identity, published is not None and published not in ours)

@@ -13,6 +13,7 @@ from app.keyengine.remembered import (
     continue_remembered,
     pending_change,
     publish_pending,
+    refresh,
     remembers,
 )
 from app.keyengine.vault import MemoryStore, Vault
@@ -67,3 +68,18 @@ async def test_offline_rotation_stays_pending_then_is_published_without_a_signat
         found = await flows.lookup(wallet.address)
         assert found.valid and found.contact is not None
         assert found.contact.pre_key_point == offline.bundle.current_pre_key.public_key.point
+
+
+async def test_refresh_takes_pre_keys_the_cli_saved_and_sees_rotations_elsewhere(
+    flows: KeyFlows, vault: Vault, client: XmtpClient, wallet: RawKeySigner, tmp_path: Path
+) -> None:
+    identity = await flows.login(wallet)
+    # Another program on this machine (the CLI) rotates with the same keyring.
+    rotated = await KeyFlows(client, vault).rotate_prekey(wallet, identity)
+    seen = await refresh(flows, identity)
+    assert seen.identity.bundle == rotated.bundle and not seen.changed_elsewhere
+    # Another machine (its own keyring) rotates: the node publishes a pre-key we never saw.
+    elsewhere = KeyFlows(client, Vault(tmp_path / "other", MemoryStore()))
+    other = await elsewhere.login(wallet)
+    await elsewhere.rotate_prekey(wallet, other)
+    assert (await refresh(flows, seen.identity)).changed_elsewhere

@@ -4,10 +4,17 @@ the latest state."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
+from app.companion.qt import Qt
+from app.companion.signing import SignerKind
 from app.companion.viewmodels.prekeys import PENDING_TEXT
+from app.keyengine.flows import KeyFlows
+from app.keyengine.network import XmtpClient
+from app.keyengine.vault import MemoryStore, Vault
+from app.keyengine.wallets import RawKeySigner
 from tests.support.keystores import PASSWORD, make_keystore
 from tests.support.node import RunningNode
 
@@ -99,3 +106,37 @@ def test_the_status_bar_shows_the_latest_state_only(make_app: Any, tmp_path: Pat
     assert other in app.window.message.text()
     app.context.accounts.switch(address)
     assert app.window.message.text() == ""
+
+
+def test_keys_changed_elsewhere_show_after_a_refresh_on_focus(
+    make_app: Any, tmp_path: Path
+) -> None:
+    app = make_app()
+    wallet = RawKeySigner(os.urandom(32))
+    connecting = app.run.start(app.window.connect_vm.connect_signer(wallet, SignerKind.RAW_KEY))
+    app.answer()
+    app.answer()
+    app.run.wait(connecting)
+    account = app.context.accounts.current
+    model = app.window.prekeys_vm.model
+    assert model.rowCount() == 1
+
+    async def elsewhere(vault: Vault) -> None:
+        async with XmtpClient(app.context.engine.node_url) as client:
+            flows = KeyFlows(client, vault)
+            await flows.rotate_prekey(wallet, await flows.login(wallet))
+
+    # The CLI on this machine (same keyring) rotates; focusing the window shows the new key.
+    app.run(elsewhere(app.context.engine.vault))
+    done = app.context.pending.refreshes
+    app.window._application_state(Qt.ApplicationState.ApplicationActive)
+    app.qtbot.waitUntil(lambda: app.context.pending.refreshes > done, timeout=10_000)
+    assert model.rowCount() == 2
+    assert account.identity.bundle == app.context.engine.vault.load_bundle(wallet.address)
+
+    # Another machine (its own keyring) rotates: the app says so; only the wallet can load it.
+    app.run(elsewhere(Vault(tmp_path / "other-machine", MemoryStore())))
+    done = app.context.pending.refreshes
+    app.window._application_state(Qt.ApplicationState.ApplicationActive)
+    app.qtbot.waitUntil(lambda: app.context.pending.refreshes > done, timeout=10_000)
+    assert "changed on another machine" in app.window.message.text()

@@ -9,6 +9,7 @@ from app.companion.appinfo import DISPLAY_NAME
 from app.companion.context import AppContext
 from app.companion.qt import (
     QAction,
+    QApplication,
     QHBoxLayout,
     QKeySequence,
     QLabel,
@@ -213,12 +214,19 @@ class MainWindow(QMainWindow):
         self.accounts_vm.reconnect_requested.connect(self._continue_saved)
         self.connect_vm.wallet_needed.connect(self._reconnect)
         self.accounts_vm.add_requested.connect(self._add_account)
+        app = QApplication.instance()
+        if isinstance(app, QApplication):  # a refresh when the window is focused again
+            app.applicationStateChanged.connect(self._application_state)
         self.nav.setCurrentRow(0)
         self._show_account()
         self._show_node(context.node.state.value, context.node.url)
         self.menus = Menus(self, context.data_dir, self.lock_action)
         self.setMinimumSize(*MINIMUM_SIZE)
         self.resize(*DEFAULT_SIZE)
+
+    def _application_state(self, state: Qt.ApplicationState) -> None:
+        if state == Qt.ApplicationState.ApplicationActive:
+            self.context.pending.refresh_current()
 
     def _add_account(self) -> None:
         self.show_screen(self.screens.connect)
