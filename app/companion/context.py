@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from app.companion.activity import ActivityLog
+from app.companion.activity import ACTION, ActivityLog
 from app.companion.bridge import FlowEventBridge
 from app.companion.operation import Operations
 from app.companion.qt import QObject, Signal
@@ -76,6 +76,9 @@ class AppContext(QObject):
         self.pending = PendingPublisher(self.engine, self.accounts, self.operations, self)
         self.node.state_changed.connect(self.pending.on_node_state)
         self.operations.finished.connect(self.pending.refresh_current)
+        self._steps: list[str] = []
+        self.operations.started.connect(self._action_started)
+        self.operations.finished.connect(self._action_finished)
 
     def _gate_on_node(self, state: str, url: str) -> None:
         problem = ""
@@ -97,7 +100,7 @@ class AppContext(QObject):
             await self.engine.configure(url)
             return True
 
-        await self.operations.run(self.tr("Starting the XMTP node"), go)
+        await self.operations.run(self.tr("Starting the XMTP node"), go, user_action=False)
 
     async def apply_node(self, node_url: str, remember_keys: bool) -> None:
         async def go() -> bool:
@@ -136,7 +139,28 @@ class AppContext(QObject):
     def prompting(self, signer: WalletSigner, kind: SignerKind) -> PromptingSigner:
         return PromptingSigner(signer, kind, self.prompter, self._record_signature)
 
+    def _action_started(self, _label: str) -> None:
+        self._steps = []
+
+    def _action_finished(self) -> None:
+        """One Activity row per user action, with its account and what it took."""
+        ops = self.operations
+        if not ops.user_action:
+            return
+        error = ops.last_error
+        account = self.accounts.current
+        self.activity.add(
+            ACTION,
+            ops.label,
+            self.tr("done") if error is None else error.title,
+            address="" if account is None else account.address,
+            text="; ".join(self._steps),
+        )
+
     def _record_signature(self, record: SignatureRecord) -> None:
+        self._steps.append(
+            self.tr("{0}: {1}").format(self._purpose_text(record.purpose), record.outcome.value)
+        )
         self.activity.add(
             "signature",
             self._purpose_text(record.purpose),
@@ -158,6 +182,8 @@ class AppContext(QObject):
         self.operations.report_progress(text)
 
     def _record_publish(self, what: str, topic: str) -> None:
+        if what not in self._steps:
+            self._steps.append(what)
         self.activity.add("publish", what, "published", text=topic)
 
     def _record_warning(self, message: str) -> None:

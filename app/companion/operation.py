@@ -39,6 +39,7 @@ class Operations(QObject):
         self.node_problem = ""
         """Why the node cannot be used now ("" while it answers)."""
         self.label = ""
+        self.user_action = False
         self.last_error: Explanation | None = None
 
     @property
@@ -84,8 +85,12 @@ class Operations(QObject):
         if self._task is not None:
             self._task.cancel()
 
-    async def run(self, label: str, work: Callable[[], Awaitable[T]]) -> T | None:
-        """Run ``work()``; its result, or ``None`` when it failed or was cancelled."""
+    async def run(
+        self, label: str, work: Callable[[], Awaitable[T]], *, user_action: bool = True
+    ) -> T | None:
+        """Run ``work()``; its result, or ``None`` when it failed or was cancelled.
+
+        ``user_action`` work is one row of the Activity screen (not the app's own start-up)."""
         if self._task is not None:
             self.failed.emit(
                 Explanation(
@@ -102,6 +107,7 @@ class Operations(QObject):
         task: asyncio.Task[T] = asyncio.ensure_future(body())
         self._task = task
         self.label = label
+        self.user_action = user_action
         self.last_error = None
         self._set_triggers(False)
         self.busy_changed.emit(True)

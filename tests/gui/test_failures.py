@@ -21,7 +21,11 @@ def test_reject_in_the_prompt_then_try_again(make_app: Any, tmp_path: Path) -> N
     assert "declined" in app.window.message.text()
     assert app.context.accounts.current is None
     assert app.window.screens.connect.unlock_button.isEnabled()
-    assert [e.result for e in app.context.activity.load()] == ["declined"]
+    entries = app.context.activity.load()
+    assert [e.result for e in entries if e.kind == "signature"] == ["declined"]
+    assert [(e.summary, e.result) for e in entries if e.kind == "action"] == [
+        ("Unlocking your keys", "You declined")
+    ]
 
     app.unlock_keystore(path, "correct horse")
     app.answer()
@@ -102,7 +106,9 @@ def test_cancel_while_a_prompt_waits(make_app: Any, tmp_path: Path) -> None:
     assert app.ops.last_error.title == "Cancelled"
     assert not panel.isVisible()
     assert app.context.accounts.current is None
-    assert [e.result for e in app.context.activity.load()] == ["cancelled"]
+    entries = app.context.activity.load()
+    assert [e.result for e in entries if e.kind == "signature"] == ["cancelled"]
+    assert [e.result for e in entries if e.kind == "action"] == ["Cancelled"]
 
     app.answered = len(app.prompts)  # the cancelled prompt was never answered
     app.unlock_keystore(path, "correct horse")

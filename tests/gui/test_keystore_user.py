@@ -68,7 +68,17 @@ def test_new_keystore_identity_then_two_rotations(make_app: Any, tmp_path: Path)
     assert any(e.kind == "publish" for e in entries)
     raw = app.context.activity.path.read_text()
     assert all(key.secret.hex() not in raw for key in bundle.pre_keys)
-    assert app.window.activity_vm.model.rowCount() == len(entries)
+    # The screen: one row per user action (create, two rotations), with its account.
+    model = app.window.activity_vm.model
+    actions = [e for e in entries if e.kind == "action"]
+    assert [e.summary for e in actions] == [
+        "Creating a new wallet",
+        "Rotating your pre-key",
+        "Rotating your pre-key",
+    ]
+    assert all(e.address == account.address and e.result == "done" for e in actions)
+    assert model.rowCount() == len(actions)
+    assert model.index(0, 1).data() == "Rotating your pre-key"
 
     # The private key is shown only after confirmation, then hidden on a timer.
     prekeys.table.selectRow(1)

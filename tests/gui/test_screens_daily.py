@@ -97,3 +97,42 @@ def test_walletconnect_tab_explains_the_project_id_and_has_one_cancel(
     assert view.wc_status.text() == ""  # no leftover "Scan the code…"
     assert not view.wc_link.isVisible() and view.qr_label.data == ""
     assert os.environ.get(PROJECT_ID_ENV) is None
+
+
+def test_tables_fit_their_headers_copy_says_copied_and_screens_offer_connect(
+    make_app: Any, tmp_path: Path
+) -> None:
+    app = make_app()
+    window = app.window
+    # Disconnected: screens that need an account offer the way to Connect.
+    window.show_screen(window.screens.identity)
+    assert window.connect_bar.isVisible()
+    app.qtbot.mouseClick(window.connect_bar_button, Qt.MouseButton.LeftButton)
+    assert window.stack.currentWidget() is window.screens.connect
+    assert not window.connect_bar.isVisible()
+
+    path, _ = make_keystore(tmp_path)
+    app.unlock_keystore(path, PASSWORD)
+    app.answer()
+    app.answer()
+    app.wait_idle()
+    window.show_screen(window.screens.identity)
+    assert not window.connect_bar.isVisible()
+    copy = window.screens.identity.wallet.copy_button
+    app.qtbot.mouseClick(copy, Qt.MouseButton.LeftButton)
+    assert copy.text() == "Copied"
+    app.qtbot.waitUntil(lambda: copy.text() == "Copy", timeout=5000)
+
+    assert (window.width(), window.height()) == (1100, 720)  # the default size
+    for screen in (window.screens.prekeys, window.screens.invites, window.screens.activity):
+        window.show_screen(screen)
+        app.qtbot.wait(20)
+        table = screen.table
+        header = table.horizontalHeader()
+        metrics = header.fontMetrics()
+        columns = table.model().columnCount()
+        for column in range(columns):
+            title = str(table.model().headerData(column, Qt.Orientation.Horizontal))
+            assert header.sectionSize(column) >= metrics.horizontalAdvance(title), title
+        used = sum(header.sectionSize(c) for c in range(columns))
+        assert used <= table.viewport().width() + 1, type(screen).__name__

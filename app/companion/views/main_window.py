@@ -162,6 +162,7 @@ class MainWindow(QMainWindow):
             action.triggered.connect(lambda _=False, n=number - 1: self.nav.setCurrentRow(n))
             self.addAction(action)
         self.nav.currentRowChanged.connect(self.stack.setCurrentIndex)
+        self.stack.currentChanged.connect(self._show_connect_bar)
 
         central = QWidget()
         outer = QVBoxLayout(central)
@@ -184,7 +185,19 @@ class MainWindow(QMainWindow):
         outer.addLayout(header)
         body = QHBoxLayout()
         body.addWidget(self.nav)
-        body.addWidget(self.stack, 1)
+        page = QVBoxLayout()
+        self.connect_bar = QWidget()
+        bar = QHBoxLayout(self.connect_bar)
+        bar.setContentsMargins(0, 0, 0, 0)
+        self.connect_bar_text = QLabel(self.tr("No wallet is connected: this screen needs one."))
+        self.connect_bar_button = button(
+            self.tr("Connect…"), self.tr("Go to the Connect screen"), self._add_account
+        )
+        bar.addWidget(self.connect_bar_text, 1)
+        bar.addWidget(self.connect_bar_button)
+        page.addWidget(self.connect_bar)
+        page.addWidget(self.stack, 1)
+        body.addLayout(page, 1)
         outer.addLayout(body, 1)
         self.progress = ProgressPanel(context.operations)
         outer.addWidget(self.progress)
@@ -223,6 +236,12 @@ class MainWindow(QMainWindow):
         self.menus = Menus(self, context.data_dir, self.lock_action)
         self.setMinimumSize(*MINIMUM_SIZE)
         self.resize(*DEFAULT_SIZE)
+
+    def _show_connect_bar(self, _index: int = 0) -> None:
+        """Screens that need an account offer the way to Connect while none is connected."""
+        free = (self.screens.connect, self.screens.lookup, self.screens.activity)
+        needed = self.stack.currentWidget() not in (*free, self.screens.settings)
+        self.connect_bar.setVisible(needed and self.context.accounts.current is None)
 
     def _application_state(self, state: Qt.ApplicationState) -> None:
         if state == Qt.ApplicationState.ApplicationActive:
@@ -288,6 +307,7 @@ class MainWindow(QMainWindow):
 
     def _show_account(self) -> None:
         account = self.context.accounts.current
+        self._show_connect_bar()
         self.lock_button.setEnabled(bool(self.context.accounts.accounts))
         self.lock_action.setEnabled(bool(self.context.accounts.accounts))
         if account is None:

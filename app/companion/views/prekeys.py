@@ -9,6 +9,7 @@ from app.companion.qt import (
     QHeaderView,
     QLabel,
     QMessageBox,
+    Qt,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -37,6 +38,20 @@ def make_table(name: str) -> QTableView:
     horizontal.setStretchLastSection(True)
     horizontal.setAccessibleName(table.tr("{0}: columns").format(name))
     return table
+
+
+HEADER_MARGIN = 28
+"""Room beside a header's text (padding, sort indicator)."""
+
+
+def set_column_widths(table: QTableView, widths: tuple[int, ...]) -> None:
+    """Column widths, each at least what its header text needs, so headers are never cut."""
+    header = table.horizontalHeader()
+    model = table.model()
+    metrics = header.fontMetrics()
+    for column, width in enumerate(widths):
+        title = str(model.headerData(column, Qt.Orientation.Horizontal) or "")
+        table.setColumnWidth(column, max(width, metrics.horizontalAdvance(title) + HEADER_MARGIN))
 
 
 class PreKeysView(QWidget):
@@ -82,8 +97,7 @@ class PreKeysView(QWidget):
         layout.addLayout(actions)
         self.table = make_table(self.tr("Private pre-key history"))
         self.table.setModel(vm.model)
-        self.table.setColumnWidth(0, 170)
-        self.table.setColumnWidth(1, 300)
+        set_column_widths(self.table, (170, 300, 90))
         layout.addWidget(self.table, 1)
         self.secret = CopyField(self.tr("Private key"))
         self.secret.setVisible(False)
