@@ -115,7 +115,7 @@ class AppContext(QObject):
 
     async def shutdown(self) -> None:
         self.operations.cancel()
-        self.pending.close()
+        await self.pending.aclose()
         await self.lock()
         await self.engine.close()
         await self.node.stop()

@@ -69,10 +69,10 @@ def dark_palette() -> QPalette:
 
 
 async def settle(app: QApplication, seconds: float = 0.2) -> None:
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        app.processEvents()
-        await asyncio.sleep(0.02)
+    """Let Qt paint: the qasync loop runs Qt's events while this coroutine sleeps (calling
+    ``processEvents`` here would run other tasks inside this one)."""
+    del app
+    await asyncio.sleep(seconds)
 
 
 def grab(widget: QWidget, path: Path) -> None:
@@ -123,13 +123,22 @@ async def shoot(
         return
     dialogs: list[SignDialog] = []
 
+    shots: set[asyncio.Future[None]] = set()
+
+    async def shoot_prompt(dialog: SignDialog) -> None:
+        dialog.resize(620, 470)
+        await settle(app, 0.4)
+        grab(dialog, out / f"sign-prompt{suffix}.png")
+        dialog.accept()
+
     def on_prompt(dialog: SignDialog) -> None:
         dialogs.append(dialog)
-        if len(dialogs) == 1:
-            dialog.resize(620, 470)
-            app.processEvents()
-            grab(dialog, out / f"sign-prompt{suffix}.png")
-        dialog.accept()
+        if len(dialogs) == 1:  # the first prompt is pictured once painted, then approved
+            shot = asyncio.ensure_future(shoot_prompt(dialog))
+            shots.add(shot)
+            shot.add_done_callback(shots.discard)
+        else:
+            dialog.accept()
 
     context.prompter.shown.connect(on_prompt)
     await context.start()

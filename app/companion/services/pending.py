@@ -15,6 +15,7 @@ when the node publishes a pre-key from another machine (only the wallet can open
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 from app.companion.operation import Operations
@@ -90,10 +91,13 @@ class PendingPublisher(QObject):
                 ).format(account.address)
             )
 
-    def close(self) -> None:
+    async def aclose(self) -> None:
+        """Stop background work (shutdown, before the engine's client closes)."""
         for task in (self._task, self._refreshing):
-            if task is not None:
+            if task is not None and not task.done():
                 task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
 
     async def publish_all(self) -> None:
         """Publish every connected account's pending change; quietly retried on the next
