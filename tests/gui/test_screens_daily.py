@@ -136,3 +136,21 @@ def test_tables_fit_their_headers_copy_says_copied_and_screens_offer_connect(
             assert header.sectionSize(column) >= metrics.horizontalAdvance(title), title
         used = sum(header.sectionSize(c) for c in range(columns))
         assert used <= table.viewport().width() + 1, type(screen).__name__
+
+
+def test_settings_and_identity_say_the_same_where_keys_live(make_app: Any, tmp_path: Path) -> None:
+    app = make_app()
+    settings = app.window.screens.settings
+    assert settings.kept.text() == "Private keys are kept: memory of this process only"
+    settings.remember.setChecked(False)
+    app.click(settings.apply_button)
+    app.wait_idle()
+    path, _ = make_keystore(tmp_path)
+    app.unlock_keystore(path, PASSWORD)
+    app.answer()
+    app.answer()
+    app.wait_idle()
+    kept = app.window.screens.identity.kept.text()
+    assert kept.startswith("nowhere on this machine (remembering is off in Settings)")
+    assert settings.kept.text() == f"Private keys are kept: {kept}"
+    assert app.context.engine.vault.load_bundle(app.context.accounts.current.address) is None

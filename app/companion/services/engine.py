@@ -78,6 +78,11 @@ class EngineService:
     def keys_kept(self) -> str:
         """Where private keys live, the same words on every screen (from the settings, not
         from whether the engine was configured yet)."""
+        if self.secret_store is not None and not self.remember_keys:
+            return (
+                "nowhere on this machine (remembering is off in Settings): "
+                "your wallet unlocks them each time"
+            )
         return describe_where(self.secret_store if self.remember_keys else None)
 
     async def close(self) -> None:
