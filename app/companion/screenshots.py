@@ -165,6 +165,13 @@ async def shoot(
 
     # WalletConnect: a pairing code as it is shown (a sample URI, no relay contacted).
     await shoot_walletconnect(app, window, out, suffix, minimum=not suffix)
+    # Locked (or started again): the Connect screen opens on "Continue as …".
+    window.lock_now()
+    await settle(app, 0.5)
+    window.show_screen(screens.connect)
+    screens.connect.tabs.setCurrentIndex(0)
+    await settle(app, 0.3)
+    grab(window, out / f"connect-returning{suffix}.png")
     await context.shutdown()
     window.close()
     window.deleteLater()
