@@ -17,6 +17,8 @@ from app.companion.qt import QLocalServer, QLocalSocket, QObject, Signal
 
 SHOW: Final = b"show\n"
 CONNECT_TIMEOUT_MS: Final = 1000
+READ_TIMEOUT_MS: Final = 250
+"""A second launch writes its request right after connecting; a silent peer is dropped."""
 
 
 def server_name(data_dir: Path) -> str:
@@ -62,7 +64,7 @@ class SingleInstance(QObject):
         server = self._server
         while server is not None and server.hasPendingConnections():
             socket = server.nextPendingConnection()
-            if socket.bytesAvailable() or socket.waitForReadyRead(CONNECT_TIMEOUT_MS):
+            if socket.bytesAvailable() or socket.waitForReadyRead(READ_TIMEOUT_MS):
                 request = bytes(socket.readAll().data())
             else:
                 request = b""

@@ -124,3 +124,37 @@ def test_menu_bar_about_help_and_quit(make_app: Any) -> None:
     menus.dialog.close()
     menus.quit.trigger()
     assert not app.window.isVisible()
+
+
+def test_a_second_xmtp_companion_process_hands_over_and_exits(tmp_path: Path) -> None:
+    """Two real processes on one data directory: the second one exits at once (0) while the
+    first keeps running (its window is brought to the front, see the test above)."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from app.companion.qt import QLocalSocket
+    from app.companion.single_instance import server_name
+    from tests.support.paths import REPO_ROOT
+
+    data = tmp_path / "data"
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(REPO_ROOT)}
+    command = [sys.executable, "-m", "app.companion.main", "--data-dir", str(data)]
+    first = subprocess.Popen(command, cwd=REPO_ROOT, env=env)
+    try:
+        deadline = time.monotonic() + 30
+        while True:  # wait until the first app listens on its data directory's socket
+            probe = QLocalSocket()
+            probe.connectToServer(server_name(data))
+            if probe.waitForConnected(200):
+                probe.abort()
+                break
+            assert first.poll() is None and time.monotonic() < deadline
+            time.sleep(0.2)
+        second = subprocess.run(command, cwd=REPO_ROOT, env=env, timeout=30, check=False)
+        assert second.returncode == 0
+        assert first.poll() is None  # the first app is still the one running
+    finally:
+        first.terminate()
+        first.wait(timeout=30)
