@@ -74,7 +74,11 @@ class ConnectViewModel(QObject):
         saved = self._saved(address)
         if saved is None:
             return None
-        if not remembers(self.context.engine.flows, saved.address):
+        try:
+            remembered = remembers(self.context.engine.flows, saved.address)
+        except RuntimeError:  # the engine never started (no node): the wallet path explains
+            remembered = False
+        if not remembered:
             self.wallet_needed.emit(saved.kind, saved.location, saved.address)
             return None
 
