@@ -73,12 +73,20 @@ class AppContext(QObject):
         self.bridge.published.connect(self._record_publish)
         self.bridge.warning.connect(self._record_warning)
         self.node.state_changed.connect(self._gate_on_node)
+        self.accounts.current_changed.connect(self._gate_on_account)
+        self._gate_on_account()
         self.pending = PendingPublisher(self.engine, self.accounts, self.operations, self)
         self.node.state_changed.connect(self.pending.on_node_state)
         self.operations.finished.connect(self.pending.refresh_current)
         self._steps: list[str] = []
         self.operations.started.connect(self._action_started)
         self.operations.finished.connect(self._action_finished)
+
+    def _gate_on_account(self) -> None:
+        missing = self.accounts.current is None
+        self.operations.set_account_problem(
+            self.tr("Connect a wallet first (Connect screen).") if missing else ""
+        )
 
     def _gate_on_node(self, state: str, url: str) -> None:
         problem = ""

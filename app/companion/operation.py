@@ -36,6 +36,9 @@ class Operations(QObject):
         self._task: asyncio.Task[Any] | None = None
         self._triggers: list[QWidget] = []
         self._needs_node: list[QWidget] = []
+        self._needs_account: list[QWidget] = []
+        self.account_problem = ""
+        """Why nothing can be done for an account now ("" while one is connected)."""
         self.node_problem = ""
         """Why the node cannot be used now ("" while it answers)."""
         self.label = ""
@@ -46,12 +49,17 @@ class Operations(QObject):
     def busy(self) -> bool:
         return self._task is not None
 
-    def register_trigger(self, *widgets: QWidget, needs_node: bool = False) -> None:
-        """Widgets that start work: disabled while any operation runs (and, ``needs_node``,
-        while the node is unreachable, with the reason as tooltip)."""
+    def register_trigger(
+        self, *widgets: QWidget, needs_node: bool = False, needs_account: bool = False
+    ) -> None:
+        """Widgets that start work: disabled while any operation runs, and, with ``needs_node``
+        / ``needs_account``, while the node is unreachable / no wallet is connected, with the
+        reason as tooltip."""
         self._triggers.extend(widgets)
         if needs_node:
             self._needs_node.extend(widgets)
+        if needs_account:
+            self._needs_account.extend(widgets)
         for widget in widgets:
             widget.destroyed.connect(lambda _=None, w=widget: self._forget(w))
         self._set_triggers(not self.busy)
@@ -59,6 +67,7 @@ class Operations(QObject):
     def _forget(self, widget: QWidget) -> None:
         self._triggers = [w for w in self._triggers if w is not widget]
         self._needs_node = [w for w in self._needs_node if w is not widget]
+        self._needs_account = [w for w in self._needs_account if w is not widget]
 
     def set_node_problem(self, problem: str) -> None:
         """The node stopped (or started again) answering: gate the widgets that need it."""
@@ -66,16 +75,30 @@ class Operations(QObject):
             self.node_problem = problem
             self._set_triggers(not self.busy)
 
+    def set_account_problem(self, problem: str) -> None:
+        """No wallet is connected ("" once one is): gate the widgets that need one."""
+        if problem != self.account_problem:
+            self.account_problem = problem
+            self._set_triggers(not self.busy)
+
+    def problem_of(self, widget: QWidget) -> str:
+        """Why ``widget`` cannot work now, besides a running operation ("" when it can)."""
+        if self.node_problem and widget in self._needs_node:
+            return self.node_problem
+        if self.account_problem and widget in self._needs_account:
+            return self.account_problem
+        return ""
+
     def can_start(self, widget: QWidget) -> bool:
         """Whether ``widget`` may start work now (views call it when they enable buttons)."""
-        return not self.busy and not (self.node_problem and widget in self._needs_node)
+        return not self.busy and not self.problem_of(widget)
 
     def _set_triggers(self, enabled: bool) -> None:
         for widget in self._triggers:
-            offline = bool(self.node_problem) and widget in self._needs_node
-            widget.setEnabled(enabled and not offline)
-            if widget in self._needs_node:
-                widget.setToolTip(self.node_problem if offline else "")
+            problem = self.problem_of(widget)
+            widget.setEnabled(enabled and not problem)
+            if widget in self._needs_node or widget in self._needs_account:
+                widget.setToolTip(problem)
 
     def report_progress(self, message: str) -> None:
         if self.busy:

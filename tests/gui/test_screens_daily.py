@@ -107,6 +107,13 @@ def test_tables_fit_their_headers_copy_says_copied_and_screens_offer_connect(
     # Disconnected: screens that need an account offer the way to Connect.
     window.show_screen(window.screens.identity)
     assert window.connect_bar.isVisible()
+    for widget in (
+        window.screens.prekeys.rotate_button,
+        window.screens.backup.export_button,
+        window.screens.invites.load_button,
+    ):  # what cannot work now is disabled, saying why
+        assert not widget.isEnabled()
+        assert widget.toolTip() == "Connect a wallet first (Connect screen)."
     app.qtbot.mouseClick(window.connect_bar_button, Qt.MouseButton.LeftButton)
     assert window.stack.currentWidget() is window.screens.connect
     assert not window.connect_bar.isVisible()
@@ -118,6 +125,8 @@ def test_tables_fit_their_headers_copy_says_copied_and_screens_offer_connect(
     app.wait_idle()
     window.show_screen(window.screens.identity)
     assert not window.connect_bar.isVisible()
+    assert window.screens.prekeys.rotate_button.isEnabled()
+    assert window.screens.prekeys.rotate_button.toolTip() == ""
     copy = window.screens.identity.wallet.copy_button
     app.qtbot.mouseClick(copy, Qt.MouseButton.LeftButton)
     assert copy.text() == "Copied"

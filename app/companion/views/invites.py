@@ -36,7 +36,9 @@ class InvitesView(QWidget):
         self.table.setModel(vm.model)
         set_column_widths(self.table, (150, 320, 150))
         layout.addWidget(self.table, 1)
-        vm.context.operations.register_trigger(self.load_button, needs_node=True)
+        vm.context.operations.register_trigger(
+            self.load_button, needs_node=True, needs_account=True
+        )
         vm.changed.connect(self.refresh)
         self.refresh()
 

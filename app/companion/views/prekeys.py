@@ -105,7 +105,9 @@ class PreKeysView(QWidget):
         self.secret_note.setVisible(False)
         layout.addWidget(self.secret_note)
         layout.addWidget(self.secret)
-        vm.context.operations.register_trigger(self.rotate_button, needs_node=True)
+        vm.context.operations.register_trigger(
+            self.rotate_button, needs_node=True, needs_account=True
+        )
         vm.changed.connect(self.refresh)
         vm.revealed_changed.connect(self._show_secret)
         self.refresh()
@@ -113,9 +115,7 @@ class PreKeysView(QWidget):
     def refresh(self) -> None:
         current = self.vm.current()
         has = current is not None
-        self.rotate_button.setEnabled(
-            has and self.vm.context.operations.can_start(self.rotate_button)
-        )
+        self.rotate_button.setEnabled(self.vm.context.operations.can_start(self.rotate_button))
         self.reveal_button.setEnabled(has)
         if current is None:
             self.current_key.set_text("")
