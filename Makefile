@@ -97,6 +97,15 @@ $(XVFB_STAMP): $(QT_STAMP)
 	fi
 	@touch $@
 
+# zbar's command-line decoder: the screenshot test reads the WalletConnect QR codes with it.
+ZBAR_STAMP := $(VENV)/.zbar-stamp
+$(ZBAR_STAMP): $(XVFB_STAMP)
+	@if ! command -v zbarimg >/dev/null; then \
+	  echo "installing zbar-tools (apt)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq zbar-tools >/dev/null; \
+	fi
+	@touch $@
+
 deps: $(STAMP)
 node-deps: $(JS_STAMP) $(WK_STAMP) $(ETHERS_STAMP) $(HARDHAT_STAMP)
 system-deps: $(SYS_STAMP) $(PG_STAMP) $(CHROMIUM_STAMP)
@@ -112,7 +121,7 @@ dist: $(STAMP) $(QT_STAMP)
 	  --workpath build/pyinstaller build.spec
 
 # Every screen rendered under Xvfb (light and dark palette) into docs/screenshots/.
-screenshots: $(XVFB_STAMP)
+screenshots: $(XVFB_STAMP) $(ZBAR_STAMP)
 	xvfb-run -a -s "-screen 0 1400x900x24" $(PY) -m app.companion.screenshots docs/screenshots
 
 # Regenerate resources/icons/*.png from resources/xmtp-companion.svg.
@@ -129,7 +138,7 @@ typecheck: $(STAMP)
 # Two invocations: the GUI tests (pytest-qt on a qasync loop) must not share a session with
 # pytest-asyncio; tests/gui/conftest.py skips that directory when pytest-asyncio is loaded.
 unit: $(STAMP) $(JS_STAMP) $(WK_STAMP) $(ETHERS_STAMP) $(HARDHAT_STAMP) $(SYS_STAMP) $(PG_STAMP) \
-	  $(QT_STAMP) $(CHROMIUM_STAMP)
+	  $(QT_STAMP) $(CHROMIUM_STAMP) $(ZBAR_STAMP)
 	$(PY) -m pytest -q
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q tests/gui -p no:asyncio -W ignore::pytest.PytestConfigWarning
 

@@ -136,6 +136,7 @@ ENGINE_PUBLIC: frozenset[str] = frozenset(
         "app.keyengine.encrypted_bundle",
         "app.keyengine.prekeys",  # rotation and merging of bundles (values, no wallet)
         "app.keyengine.keystore_service",  # the Keystore API served to XMTP apps
+        "app.keyengine.remembered",  # continuing from the keyring; publishing what is pending
     }
 )
 """What a front end may import from the engine, besides the signers in ``SIGNER_PACKAGE``."""

@@ -54,8 +54,8 @@ def _bundle() -> PrivateKeyBundleV1:
 def test_fingerprint_is_the_first_20_bytes_of_sha256_in_groups_of_four() -> None:
     point = _bundle().identity_key.public_key.point
     shown = key_fingerprint(point)
-    assert re.fullmatch(r"[0-9a-f]{4}( [0-9a-f]{4}){9}", shown)
-    assert shown.replace(" ", "") == hashlib.sha256(point).digest()[:20].hex()
+    assert re.fullmatch(r"[0-9A-F]{4}( [0-9A-F]{4}){9}", shown)
+    assert shown.replace(" ", "") == hashlib.sha256(point).digest()[:20].hex().upper()
     assert len(point) == 65 and point[0] == 4
 
 

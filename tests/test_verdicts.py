@@ -96,3 +96,20 @@ async def test_a_sealed_invitation_is_judged_party_by_party(
     assert artefact.sender.wallet_address == wallet.address
     assert artefact.recipient.wallet_address == other_wallet.address
     assert artefact.signatures_valid and artefact.errors == ()
+
+
+def test_typed_addresses_are_checked_in_plain_words() -> None:
+    from app.keyengine.verdicts import check_address
+
+    right = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"  # an EIP-55 example
+    assert check_address(right).address == right
+    assert not check_address(right).checksum_mismatch
+    assert check_address(right.lower()).address == right  # all lower case: no checksum
+    wrong = right[:-1] + "D"
+    mismatch = check_address(wrong)
+    assert mismatch.valid and mismatch.checksum_mismatch and mismatch.address == right
+    assert check_address("5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed").reason == (
+        "it must start with 0x"
+    )
+    assert "it has 39" in check_address(right[:-1]).reason
+    assert check_address("0x" + "g" * 40).reason == "these are not hex digits: g"

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Final, TextIO
 
+from app.keyengine.errors import InvalidKey
 from app.keyengine.fingerprints import key_fingerprint
 
 NS_PER_S: Final = 1_000_000_000
@@ -30,8 +31,12 @@ def local_time(ns: int | None) -> str:
 
 
 def fingerprint(point: bytes) -> str:
-    """The fingerprint of an uncompressed public point, as every front end shows it."""
-    return key_fingerprint(point)
+    """The fingerprint of an uncompressed public point, as every front end shows it (bytes
+    that are not a key, in a damaged artefact, are said to be so rather than fingerprinted)."""
+    try:
+        return key_fingerprint(point)
+    except InvalidKey:
+        return "(not a valid public key)"
 
 
 def table(headers: Sequence[str], rows: Iterable[Sequence[str]], indent: str = "  ") -> list[str]:

@@ -20,6 +20,11 @@ from app.keyengine import json_input
 log = logging.getLogger(__name__)
 
 ACTIVITY_FILE: Final = "activity.jsonl"
+ACTION: Final = "action"
+"""One user action (connect, create, rotate, export, restore, lookup, pairing) and its result;
+the Activity screen shows these and the warnings, the file also keeps each step."""
+SHOWN_KINDS: Final = frozenset({ACTION, "warning", "keystore"})
+"""What the Activity screen lists: user actions, warnings, and what apps asked the keystore."""
 MAX_LOADED: Final = 5000
 
 
@@ -27,7 +32,7 @@ MAX_LOADED: Final = 5000
 class ActivityEntry:
     time: float
     kind: str
-    """``signature``, ``publish`` or ``warning``."""
+    """``action``, ``signature``, ``publish`` or ``warning``."""
     summary: str
     """Purpose of a signature, what was published, or the warning."""
     result: str

@@ -10,6 +10,7 @@ from app.about import version
 from app.companion.appinfo import DESKTOP_FILE, DISPLAY_NAME, ORGANISATION, resources_dir
 from app.companion.context import AppContext, AppOptions
 from app.companion.qt import QApplication, QEventLoop, QGuiApplication, QIcon, Qt
+from app.companion.single_instance import SingleInstance
 from app.companion.views.main_window import MainWindow
 
 log = logging.getLogger(__name__)
@@ -63,11 +64,16 @@ def configure_application(app: QApplication) -> None:
 def run(options: AppOptions) -> int:
     """Show the window and run until it is closed; then shut the node and wallets down."""
     app = create_application()
+    instance = SingleInstance(options.data_dir)
+    if instance.forward_to_running():
+        return 0  # the running app on this data directory comes to the front instead
+    instance.listen()
     app.setQuitOnLastWindowClosed(False)
     loop = QEventLoop(app)
     asyncio.set_event_loop(loop)
     context = AppContext(options)
     window = MainWindow(context)
+    instance.activated.connect(window.bring_to_front)
     closed: asyncio.Future[None] = loop.create_future()
 
     def on_closed() -> None:
@@ -82,6 +88,7 @@ def run(options: AppOptions) -> int:
         await closed
         window.hide()
         await context.shutdown()
+        instance.close()
 
     with loop:
         loop.run_until_complete(lifetime())

@@ -7,26 +7,34 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from app.companion.activity import ActivityLog
+from app.companion.activity import ACTION, ActivityLog
 from app.companion.bridge import FlowEventBridge
 from app.companion.operation import Operations
 from app.companion.qt import QObject, Signal
-from app.companion.services.accounts import AccountsService
+from app.companion.services.accounts import Account, AccountsService
 from app.companion.services.engine import EngineService, SecretStoreFactory
 from app.companion.services.keystore import KeystoreService
 from app.companion.services.node import NodeService
+from app.companion.services.pending import PendingPublisher
 from app.companion.settings import Settings, SettingsStore
 from app.companion.signing import PromptingSigner, SignatureRecord, SignerKind
-from app.companion.views.sign_dialog import DialogPrompter
+from app.companion.views.sign_dialog import DialogPrompter, prompt_title
 from app.companion.walletconnect import WalletConnectFactory, default_walletconnect_factory
 from app.keyengine.texts import SignatureRequest
 from app.keyengine.vault import default_secret_store
 from app.keyengine.wallets.base import WalletSigner
 
 log = logging.getLogger(__name__)
+
+
+async def _no_wallet(account: Account) -> PromptingSigner:
+    if account.signer is None:
+        raise RuntimeError("no Connect screen to reach the wallet")
+    return account.signer
 
 
 @dataclass
@@ -60,10 +68,37 @@ class AppContext(QObject):
         self.keystore = KeystoreService(self.data_dir, self.accounts, self.activity)
         self.prompter = DialogPrompter()
         self.walletconnect_factory = options.walletconnect
+        self.wallet_for: Callable[[Account], Awaitable[PromptingSigner]] = _no_wallet
+        """Connects an account's wallet when a signature is needed (set by the Connect screen)."""
         self.bridge.progress.connect(self.operations.report_progress)
         self.bridge.sign_requested.connect(self._waiting_for_wallet)
         self.bridge.published.connect(self._record_publish)
         self.bridge.warning.connect(self._record_warning)
+        self.node.state_changed.connect(self._gate_on_node)
+        self.accounts.current_changed.connect(self._gate_on_account)
+        self._gate_on_account()
+        self.pending = PendingPublisher(self.engine, self.accounts, self.operations, self)
+        self.node.state_changed.connect(self.pending.on_node_state)
+        self.operations.finished.connect(self.pending.refresh_current)
+        self._steps: list[str] = []
+        self.operations.started.connect(self._action_started)
+        self.operations.finished.connect(self._action_finished)
+
+    def _gate_on_account(self) -> None:
+        missing = self.accounts.current is None
+        self.operations.set_account_problem(
+            self.tr("Connect a wallet first (Connect screen).") if missing else ""
+        )
+
+    def _gate_on_node(self, state: str, url: str) -> None:
+        problem = ""
+        if state == "offline":
+            problem = self.tr(
+                "The node at {0} is not reachable; this is enabled again when it answers."
+            ).format(url)
+        elif state in ("stopped", "starting"):
+            problem = self.tr("The node is not running yet.")
+        self.operations.set_node_problem(problem)
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -75,7 +110,7 @@ class AppContext(QObject):
             await self.engine.configure(url)
             return True
 
-        await self.operations.run(self.tr("Starting the XMTP node"), go)
+        await self.operations.run(self.tr("Starting the XMTP node"), go, user_action=False)
 
     async def apply_node(self, node_url: str, remember_keys: bool) -> None:
         async def go() -> bool:
@@ -92,11 +127,17 @@ class AppContext(QObject):
         self.operations.cancel()
         with contextlib.suppress(Exception):
             await self.keystore.stop()
-        for account in self.accounts.accounts:
-            with contextlib.suppress(Exception):
-                await account.signer.aclose()
+        await self.pending.aclose()
+        await self.lock()
         await self.engine.close()
         await self.node.stop()
+
+    async def lock(self) -> None:
+        """Drop the decrypted keys and close the wallets; "Continue" opens them again."""
+        for account in self.accounts.clear():
+            if account.signer is not None:
+                with contextlib.suppress(Exception):
+                    await account.signer.aclose()
 
     def save_settings(self) -> None:
         try:
@@ -110,7 +151,28 @@ class AppContext(QObject):
     def prompting(self, signer: WalletSigner, kind: SignerKind) -> PromptingSigner:
         return PromptingSigner(signer, kind, self.prompter, self._record_signature)
 
+    def _action_started(self, _label: str) -> None:
+        self._steps = []
+
+    def _action_finished(self) -> None:
+        """One Activity row per user action, with its account and what it took."""
+        ops = self.operations
+        if not ops.user_action:
+            return
+        error = ops.last_error
+        account = self.accounts.current
+        self.activity.add(
+            ACTION,
+            ops.label,
+            self.tr("done") if error is None else error.title,
+            address="" if account is None else account.address,
+            text="; ".join(self._steps),
+        )
+
     def _record_signature(self, record: SignatureRecord) -> None:
+        self._steps.append(
+            self.tr("{0}: {1}").format(self._purpose_text(record.purpose), record.outcome.value)
+        )
         self.activity.add(
             "signature",
             self._purpose_text(record.purpose),
@@ -123,16 +185,17 @@ class AppContext(QObject):
         if purpose == "create_identity":
             return self.tr("Create your XMTP identity")
         if purpose == "enable_identity":
-            return self.tr("Unlock your XMTP keys")
+            return self.tr("Protect or unlock your keys")
         return purpose
 
     def _waiting_for_wallet(self, request: SignatureRequest) -> None:
-        text = self.tr("waiting for your wallet: {0}").format(
-            self._purpose_text(request.purpose.value)
-        )
+        self.prompter.announced = request  # the engine's request knows whether it stores
+        text = self.tr("waiting for your wallet: {0}").format(self.tr(prompt_title(request)))
         self.operations.report_progress(text)
 
     def _record_publish(self, what: str, topic: str) -> None:
+        if what not in self._steps:
+            self._steps.append(what)
         self.activity.add("publish", what, "published", text=topic)
 
     def _record_warning(self, message: str) -> None:

@@ -1,8 +1,12 @@
 """Render every screen into PNG files (``make screenshots``, under Xvfb; offscreen works too).
 
 A throw-away data dir, the embedded node and two raw-key wallets: the script connects, approves
-its prompts, rotates, looks up, and grabs each screen (and the signature prompt) in the light
-palette, then again in a dark one.
+its prompts, rotates, looks up, and grabs each screen (and the signature prompt) at the default
+window size in the light palette, then again in a dark one; the WalletConnect pairing screen
+also at the minimum window size.  Under a real X server the pictures are taken from the screen
+(``QScreen.grabWindow``), as a person sees the window; offscreen, the widgets render themselves.
+
+``--only walletconnect`` renders just the pairing screens (the QR decoding test uses it).
 """
 
 from __future__ import annotations
@@ -17,13 +21,17 @@ from app.companion.application import create_application
 from app.companion.context import AppContext, AppOptions
 from app.companion.qt import QApplication, QColor, QEventLoop, QPalette, QStyleFactory, QWidget
 from app.companion.signing import SignerKind
-from app.companion.views.main_window import MainWindow
+from app.companion.views.main_window import DEFAULT_SIZE, MINIMUM_SIZE, MainWindow
 from app.companion.views.sign_dialog import SignDialog
 from app.keyengine.vault import MemoryStore
 from app.keyengine.wallets import RawKeySigner
 from app.walletconnect.events import PairingUriReady
 
 WALLETS = (bytes.fromhex("5e" * 32), bytes.fromhex("7a" * 32))
+SAMPLE_PAIRING_URI = (
+    "wc:" + "4f" * 32 + "@2?relay-protocol=irn&symKey=" + "9c" * 32 + "&expiryTimestamp=1767225600"
+)
+"""The pairing URI the WalletConnect screenshots show (no relay is contacted)."""
 SCREENS = (
     "connect",
     "identity",
@@ -61,32 +69,76 @@ def dark_palette() -> QPalette:
 
 
 async def settle(app: QApplication, seconds: float = 0.2) -> None:
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        app.processEvents()
-        await asyncio.sleep(0.02)
+    """Let Qt paint: the qasync loop runs Qt's events while this coroutine sleeps (calling
+    ``processEvents`` here would run other tasks inside this one)."""
+    del app
+    await asyncio.sleep(seconds)
 
 
 def grab(widget: QWidget, path: Path) -> None:
-    widget.grab().save(str(path))
+    """The window as it is on the screen (real X server), else as the widget renders itself."""
+    app = QApplication.instance()
+    screen = widget.screen()
+    real = isinstance(app, QApplication) and app.platformName() not in ("offscreen", "minimal")
+    picture = screen.grabWindow(widget.winId()) if real and screen is not None else None
+    if picture is None or picture.isNull():
+        picture = widget.grab()
+    picture.save(str(path))
     print(path)
 
 
-async def shoot(app: QApplication, out: Path, suffix: str, data_dir: Path) -> None:
+async def shoot_walletconnect(
+    app: QApplication, window: MainWindow, out: Path, suffix: str, *, minimum: bool
+) -> None:
+    """The pairing screen with ``SAMPLE_PAIRING_URI``, at the default (and minimum) size."""
+    screens = window.screens
+    window.show_screen(screens.connect)
+    screens.connect.tabs.setCurrentIndex(2)
+    sample = PairingUriReady(uri=SAMPLE_PAIRING_URI, expires_at=int(time.time()) + 299)
+    window.connect_vm.on_walletconnect_event(sample)
+    await settle(app, 0.4)
+    grab(window, out / f"walletconnect-qr{suffix}.png")
+    if minimum:
+        window.resize(*MINIMUM_SIZE)
+        await settle(app, 0.6)
+        grab(window, out / f"walletconnect-qr-min{suffix}.png")
+        window.resize(*DEFAULT_SIZE)
+        await settle(app, 0.3)
+    window.connect_vm._clear_pairing()
+
+
+async def shoot(
+    app: QApplication, out: Path, suffix: str, data_dir: Path, *, only_walletconnect: bool = False
+) -> None:
     store = MemoryStore()
     context = AppContext(AppOptions(data_dir=data_dir, node_url=None, secrets=lambda: store))
     window = MainWindow(context)
-    window.resize(1180, 760)
     window.show()
+    if only_walletconnect:
+        await context.start()
+        await shoot_walletconnect(app, window, out, suffix, minimum=True)
+        await context.shutdown()
+        window.close()
+        window.deleteLater()
+        return
     dialogs: list[SignDialog] = []
+
+    shots: set[asyncio.Future[None]] = set()
+
+    async def shoot_prompt(dialog: SignDialog) -> None:
+        dialog.resize(620, 470)
+        await settle(app, 0.4)
+        grab(dialog, out / f"sign-prompt{suffix}.png")
+        dialog.accept()
 
     def on_prompt(dialog: SignDialog) -> None:
         dialogs.append(dialog)
-        if len(dialogs) == 1:
-            dialog.resize(620, 470)
-            app.processEvents()
-            grab(dialog, out / f"sign-prompt{suffix}.png")
-        dialog.accept()
+        if len(dialogs) == 1:  # the first prompt is pictured once painted, then approved
+            shot = asyncio.ensure_future(shoot_prompt(dialog))
+            shots.add(shot)
+            shot.add_done_callback(shots.discard)
+        else:
+            dialog.accept()
 
     context.prompter.shown.connect(on_prompt)
     await context.start()
@@ -112,16 +164,14 @@ async def shoot(app: QApplication, out: Path, suffix: str, data_dir: Path) -> No
         grab(window, out / f"{name}{suffix}.png")
 
     # WalletConnect: a pairing code as it is shown (a sample URI, no relay contacted).
+    await shoot_walletconnect(app, window, out, suffix, minimum=not suffix)
+    # Locked (or started again): the Connect screen opens on "Continue as …".
+    window.lock_now()
+    await settle(app, 0.5)
     window.show_screen(screens.connect)
-    screens.connect.tabs.setCurrentIndex(2)
-    sample = PairingUriReady(
-        uri="wc:" + "4f" * 32 + "@2?relay-protocol=irn&symKey=" + "9c" * 32,
-        expires_at=int(time.time()) + 299,
-    )
-    window.connect_vm.on_walletconnect_event(sample)
+    screens.connect.tabs.setCurrentIndex(0)
     await settle(app, 0.3)
-    grab(window, out / f"walletconnect{suffix}.png")
-    window.connect_vm._clear_pairing()
+    grab(window, out / f"connect-returning{suffix}.png")
     await context.shutdown()
     window.close()
     window.deleteLater()
@@ -129,16 +179,21 @@ async def shoot(app: QApplication, out: Path, suffix: str, data_dir: Path) -> No
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
+    only_walletconnect = "--only" in args and "walletconnect" in args
+    args = [a for a in args if a not in ("--only", "walletconnect")]
     out = Path(args[0] if args else "docs/screenshots")
     out.mkdir(parents=True, exist_ok=True)
     app = create_application()
+    print(f"platform {app.platformName()}")
     loop = QEventLoop(app)
     asyncio.set_event_loop(loop)
     light_style = app.style().name()
 
     async def both() -> None:
         with tempfile.TemporaryDirectory() as light_dir:
-            await shoot(app, out, "", Path(light_dir))
+            await shoot(app, out, "", Path(light_dir), only_walletconnect=only_walletconnect)
+        if only_walletconnect:
+            return
         app.setStyle(QStyleFactory.create("Fusion"))
         app.setPalette(dark_palette())
         with tempfile.TemporaryDirectory() as dark_dir:

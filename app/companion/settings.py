@@ -32,6 +32,8 @@ class SavedAccount:
     """``keystore``, ``jsonrpc``, ``walletconnect`` or ``rawkey``."""
     location: str = ""
     """Keystore path or JSON-RPC URL; empty for WalletConnect (the session store knows)."""
+    label: str = ""
+    """A name the person gave the account ("work")."""
 
     @classmethod
     def from_json(cls, data: object) -> SavedAccount | None:
@@ -40,8 +42,13 @@ class SavedAccount:
         address, kind = data.get("address"), data.get("kind")
         if not isinstance(address, str) or not isinstance(kind, str):
             return None
-        location = data.get("location")
-        return cls(address, kind, location if isinstance(location, str) else "")
+        location, label = data.get("location"), data.get("label")
+        return cls(
+            address,
+            kind,
+            location if isinstance(location, str) else "",
+            label if isinstance(label, str) else "",
+        )
 
 
 @dataclass
@@ -51,11 +58,16 @@ class Settings:
     relay_url: str = DEFAULT_RELAY_URL
     project_id: str = ""
     remember_keys: bool = True
+    auto_lock_minutes: int = 0
+    """Drop the decrypted keys after this many idle minutes (0: never, the default)."""
     accounts: list[SavedAccount] = field(default_factory=list)
     last_account: str = ""
 
     def remember(self, account: SavedAccount) -> None:
-        """Add or update ``account`` and make it the last one used."""
+        """Add or update ``account`` (keeping its label) and make it the last one used."""
+        for known in self.accounts:
+            if known.address.lower() == account.address.lower() and not account.label:
+                account.label = known.label
         self.accounts = [a for a in self.accounts if a.address.lower() != account.address.lower()]
         self.accounts.append(account)
         self.last_account = account.address
@@ -80,9 +92,16 @@ class Settings:
             relay_url=_str(data.get("relay_url"), defaults.relay_url),
             project_id=_str(data.get("project_id"), defaults.project_id),
             remember_keys=bool(data.get("remember_keys", defaults.remember_keys)),
+            auto_lock_minutes=_minutes(data.get("auto_lock_minutes")),
             accounts=accounts,
             last_account=_str(data.get("last_account"), ""),
         )
+
+
+def _minutes(value: object) -> int:
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 24 * 60:
+        return value
+    return 0
 
 
 def _str(value: object, default: str) -> str:

@@ -96,7 +96,7 @@ class Identity:
     bundle: PrivateKeyBundleV1 = field(repr=False)
     encrypted: EncryptedPrivateKeyBundle = field(repr=False)
     source: str
-    """``generated`` or ``retrieved``."""
+    """``generated``, ``retrieved`` or ``remembered`` (from the keyring, no signature)."""
     signed: tuple[SignatureRequest, ...] = ()
 
     @property
@@ -176,7 +176,7 @@ class KeyFlows:
                 )
                 return await self._store(signer, merged, signed, source="retrieved")
         bundle.verify()
-        self.vault.save_bundle(bundle)
+        self.vault.save_bundle(bundle, encrypted)
         await self._ensure_contact(bundle)
         self._emit(FlowEvent(EventKind.PROGRESS, "keys unlocked"))
         return Identity(bundle, encrypted, "retrieved", tuple(signed))
@@ -194,7 +194,7 @@ class KeyFlows:
         ):
             bundle = await decrypt_bundle(encrypted, signer, self._observer(signed))
             self._emit(FlowEvent(EventKind.SIGNED, "signature received"))
-        await self._finish_journal(journal, bundle)
+        await self.finish_journal(journal, bundle)
         bundle.verify()
         self.vault.save_bundle(bundle)
         return Identity(bundle, encrypted, journal.source, tuple(signed))
@@ -264,13 +264,14 @@ class KeyFlows:
             source=source,
         )
         self._emit(FlowEvent(EventKind.PROGRESS, f"saving keys locally: {self.vault.where}"))
-        self.vault.save_bundle(bundle)
+        self.vault.save_bundle(bundle, encrypted)
         self.vault.journal.write(journal)
-        await self._finish_journal(journal, bundle)
+        await self.finish_journal(journal, bundle)
         return Identity(bundle, encrypted, source, tuple(signed))
 
-    async def _finish_journal(self, journal: Journal, bundle: PrivateKeyBundleV1) -> None:
-        """Send whatever the journal still lists, marking each step done as it lands."""
+    async def finish_journal(self, journal: Journal, bundle: PrivateKeyBundleV1) -> None:
+        """Send whatever the journal still lists, marking each step done as it lands (no
+        signature: the journal holds the encrypted bundle and the signed contacts)."""
         tokens = TokenSource(bundle, clock=self._clock)
         if not journal.stored:
             topic = private_store_topic(journal.wallet)

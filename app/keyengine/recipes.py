@@ -60,7 +60,7 @@ async def encrypt_bundle(
     wallet_pre_key = (
         secrets.token_bytes(WALLET_PRE_KEY_LENGTH) if wallet_pre_key is None else wallet_pre_key
     )
-    request = SignatureRequest.enable_identity(wallet_pre_key)
+    request = SignatureRequest.enable_identity(wallet_pre_key, stores=True)
     signature = await request_signature(signer, request, observer)
     return seal_bundle(bundle, signature, wallet_pre_key)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from app.keyengine.errors import UnsupportedText
@@ -61,15 +61,21 @@ class SignatureRequest:
     text: str
     payload: bytes
     """The bytes named in hex inside ``text`` (identity key bytes or wallet pre-key)."""
+    stores: bool = field(default=False, compare=False)
+    """For Enable Identity: True when the signature seals keys to store them (a new wallet
+    pre-key), False when it opens stored keys; a prompt's title says which."""
 
     @classmethod
     def create_identity(cls, key_bytes: bytes) -> SignatureRequest:
         return cls(SignaturePurpose.CREATE_IDENTITY, create_identity_text(key_bytes), key_bytes)
 
     @classmethod
-    def enable_identity(cls, wallet_pre_key: bytes) -> SignatureRequest:
+    def enable_identity(cls, wallet_pre_key: bytes, *, stores: bool = False) -> SignatureRequest:
         return cls(
-            SignaturePurpose.ENABLE_IDENTITY, enable_identity_text(wallet_pre_key), wallet_pre_key
+            SignaturePurpose.ENABLE_IDENTITY,
+            enable_identity_text(wallet_pre_key),
+            wallet_pre_key,
+            stores,
         )
 
 

@@ -18,6 +18,7 @@ from typing import Any, Final, Protocol
 from app.about import APP_NAME
 from app.keyengine.bundles import PrivateKeyBundleV1
 from app.keyengine.crypto.ethereum import to_checksum_address
+from app.keyengine.encrypted_bundle import EncryptedPrivateKeyBundle
 from app.keyengine.errors import KeyEngineError
 from app.keyengine.invite_log import InviteLogStore
 from app.keyengine.journal import JournalStore
@@ -97,6 +98,16 @@ def describe_backend(backend: Any) -> str:
     return f"OS keyring ({name})"
 
 
+NOT_REMEMBERED: Final = (
+    "nowhere on this machine (no OS keyring): your wallet unlocks them each time"
+)
+
+
+def describe_where(secrets: SecretStore | None) -> str:
+    """Where the private keys live, in the words every screen uses (one sentence for all)."""
+    return NOT_REMEMBERED if secrets is None else secrets.description
+
+
 def default_secret_store() -> SecretStore | None:
     """The platform keyring if a usable one exists, else ``None`` (remember nothing secret)."""
     try:
@@ -129,9 +140,7 @@ class Vault:
     @property
     def where(self) -> str:
         """Plain words for the user: where the private keys of this machine live."""
-        if self.secrets is None:
-            return "nowhere on this machine (no OS keyring): your wallet unlocks them each time"
-        return self.secrets.description
+        return describe_where(self.secrets)
 
     @staticmethod
     def _entry(wallet: str) -> str:
@@ -163,11 +172,36 @@ class Vault:
             )
         return bundle
 
-    def save_bundle(self, bundle: PrivateKeyBundleV1) -> None:
+    def save_bundle(
+        self, bundle: PrivateKeyBundleV1, encrypted: EncryptedPrivateKeyBundle | None = None
+    ) -> None:
+        """Remember ``bundle`` (and, when given, the wallet-encrypted form stored beside it on
+        the node, so a backup can be written while the node is unreachable)."""
         if self.secrets is not None:
             value = base64.b64encode(bundle.to_bytes()).decode()
             self.secrets.set(self._entry(bundle.wallet_address), value)
+            if encrypted is not None:
+                stored = base64.b64encode(encrypted.to_bytes()).decode()
+                self.secrets.set(self._stored_entry(bundle.wallet_address), stored)
+
+    @staticmethod
+    def _stored_entry(wallet: str) -> str:
+        return f"stored:{to_checksum_address(wallet)}"
+
+    def load_encrypted(self, wallet: str) -> EncryptedPrivateKeyBundle | None:
+        """The wallet-encrypted form remembered with the keys; ``None`` if absent or damaged
+        (it is only a copy of what the node holds)."""
+        if self.secrets is None:
+            return None
+        value = self.secrets.get(self._stored_entry(wallet))
+        if value is None:
+            return None
+        try:
+            return EncryptedPrivateKeyBundle.from_bytes(base64.b64decode(value, validate=True))
+        except (KeyEngineError, ValueError):
+            return None
 
     def forget(self, wallet: str) -> None:
         if self.secrets is not None:
             self.secrets.delete(self._entry(wallet))
+            self.secrets.delete(self._stored_entry(wallet))

@@ -24,6 +24,7 @@ from app.keyengine.bundles import (
     PublicKeyBundle,
     SignedPublicKeyBundle,
 )
+from app.keyengine.crypto.ethereum import to_checksum_address
 from app.keyengine.errors import BadSignature, KeyEngineError
 from app.keyengine.keys import (
     NS_PER_MS,
@@ -194,3 +195,39 @@ class LookupResult:
             return (ChainCheck(CONTACT_PUBLISHED, False, detail),)
         published = ChainCheck(CONTACT_PUBLISHED, True, "found on the node")
         return (published, *self.verification.checks)
+
+
+@dataclass(frozen=True, slots=True)
+class AddressCheck:
+    """What holds about an address someone typed: valid at all, and its EIP-55 checksum.
+
+    A mixed-case address whose checksum does not match is still usable (as in MetaMask, a
+    warning, not an error): ``checksum_mismatch`` says so and ``address`` is the right form.
+    """
+
+    text: str
+    address: str | None
+    """The EIP-55 form, or ``None`` when ``text`` is not an address."""
+    reason: str = ""
+    """Why it is not an address (plain words), "" when it is."""
+    checksum_mismatch: bool = False
+
+    @property
+    def valid(self) -> bool:
+        return self.address is not None
+
+
+def check_address(text: str) -> AddressCheck:
+    """Check a typed Ethereum address; never raises."""
+    typed = text.strip()
+    if not typed.startswith(("0x", "0X")):
+        return AddressCheck(typed, None, "it must start with 0x")
+    digits = typed[2:]
+    bad = sorted({c for c in digits if c not in "0123456789abcdefABCDEF"})
+    if bad:
+        return AddressCheck(typed, None, f"these are not hex digits: {' '.join(bad)}")
+    if len(digits) != 40:
+        return AddressCheck(typed, None, f"it needs 40 hex digits after 0x, it has {len(digits)}")
+    address = to_checksum_address("0x" + digits)
+    mixed = digits != digits.lower() and digits != digits.upper()
+    return AddressCheck(typed, address, "", mixed and address[2:] != digits)

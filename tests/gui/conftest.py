@@ -81,7 +81,8 @@ def make_app(qtbot: Any, run: Runner, tmp_path: Path, shared_node: str) -> Itera
         options = AppOptions(
             data_dir=directory,
             node_url=shared_node if node_url == "shared" else node_url,
-            secrets=lambda: store,
+            # a callable is a real store factory (the OS keyring); otherwise memory or none
+            secrets=secrets_store if callable(secrets_store) else lambda: store,
         )
         if walletconnect is not None:
             options.walletconnect = walletconnect

@@ -21,7 +21,11 @@ def test_reject_in_the_prompt_then_try_again(make_app: Any, tmp_path: Path) -> N
     assert "declined" in app.window.message.text()
     assert app.context.accounts.current is None
     assert app.window.screens.connect.unlock_button.isEnabled()
-    assert [e.result for e in app.context.activity.load()] == ["declined"]
+    entries = app.context.activity.load()
+    assert [e.result for e in entries if e.kind == "signature"] == ["declined"]
+    assert [(e.summary, e.result) for e in entries if e.kind == "action"] == [
+        ("Unlocking your keys", "You declined")
+    ]
 
     app.unlock_keystore(path, "correct horse")
     app.answer()
@@ -46,7 +50,9 @@ def test_wrong_keystore_password(make_app: Any, tmp_path: Path) -> None:
     assert app.window.screens.connect.keystore_path.text() == str(path)
 
 
-def test_node_down_during_rotation_loses_nothing(make_app: Any, tmp_path: Path) -> None:
+def test_node_stopped_disables_rotation_until_it_runs_again(make_app: Any, tmp_path: Path) -> None:
+    """While the node is down, Rotate is disabled and says why (the node failing in the
+    middle of a rotation, pending then published, is ``test_offline.py``)."""
     path, _ = make_keystore(tmp_path)
     app = make_app(node_url=None)  # the app's own embedded node, in its data dir
     assert app.context.node.embedded and app.context.node.state.value == "online"
@@ -54,49 +60,24 @@ def test_node_down_during_rotation_loses_nothing(make_app: Any, tmp_path: Path) 
     app.answer()
     app.answer()
     app.wait_idle()
-    account = app.context.accounts.current
-    before = account.identity.bundle
+    prekeys = app.window.screens.prekeys
+    assert prekeys.rotate_button.isEnabled()
 
     app.run(app.context.node.stop())
     assert app.window.node_label.text() == "Node stopped"
-    prekeys = app.window.screens.prekeys
-    app.click(prekeys.rotate_button)
-    app.answer()
-    app.wait_idle()
-    error = app.ops.last_error
-    assert error is not None and error.title == "Node not reachable"
-    assert "kept on this machine" in error.message
-    assert app.window.prekeys_vm.model.rowCount() == 1
-    assert account.identity.bundle == before
-    assert prekeys.rotate_button.isEnabled()
-    # The new pre-key was saved locally before anything was sent.
-    pending = app.context.engine.vault.journal.pending(account.address)
-    assert pending is not None and len(pending.pre_keys) == 2
+    assert not prekeys.rotate_button.isEnabled()
+    assert prekeys.rotate_button.toolTip() == "The node is not running yet."
+    assert not app.window.screens.backup.restore_button.isEnabled()
+    assert app.window.screens.backup.export_button.isEnabled()  # needs no node
 
-    # Node back: unlocking again finishes the rotation without asking the wallet.
     app.run(app.context.apply_node("", True))
     assert app.context.node.state.value == "online"
-    app.unlock_keystore(path, "correct horse")
+    assert prekeys.rotate_button.isEnabled() and prekeys.rotate_button.toolTip() == ""
+    app.click(prekeys.rotate_button)
+    app.answer()
     app.wait_idle()
     assert app.ops.last_error is None
-    assert len(app.prompts) == 3
     assert app.window.prekeys_vm.model.rowCount() == 2
-    assert app.context.engine.vault.journal.pending(account.address) is None
-
-    # Rotating again after another failure first finishes the pending one: nothing dropped.
-    app.run(app.context.node.stop())
-    app.click(prekeys.rotate_button)
-    app.answer()
-    app.wait_idle()
-    assert app.ops.last_error.title == "Node not reachable"
-    app.run(app.context.apply_node("", True))
-    app.click(prekeys.rotate_button)
-    app.answer()
-    app.wait_idle()
-    assert app.ops.last_error is None
-    assert app.window.prekeys_vm.model.rowCount() == 4
-    account = app.context.accounts.current
-    assert len({k.public_key.point for k in account.identity.bundle.pre_keys}) == 4
 
 
 def test_dead_node_url(make_app: Any, tmp_path: Path) -> None:
@@ -104,9 +85,11 @@ def test_dead_node_url(make_app: Any, tmp_path: Path) -> None:
     app = make_app(node_url="http://127.0.0.1:9")
     assert app.context.node.state.value == "offline"
     assert app.window.node_label.text() == "Node not reachable"
-    app.unlock_keystore(path, "correct horse")
-    app.wait_idle()
-    assert app.ops.last_error.title == "Node not reachable"
+    view = app.window.screens.connect
+    view.keystore_path.setText(str(path))
+    # Connecting needs the node: disabled, and the tooltip says which node and what happens.
+    assert not view.unlock_button.isEnabled()
+    assert "http://127.0.0.1:9 is not reachable" in view.unlock_button.toolTip()
     assert app.context.accounts.current is None
 
 
@@ -123,7 +106,9 @@ def test_cancel_while_a_prompt_waits(make_app: Any, tmp_path: Path) -> None:
     assert app.ops.last_error.title == "Cancelled"
     assert not panel.isVisible()
     assert app.context.accounts.current is None
-    assert [e.result for e in app.context.activity.load()] == ["cancelled"]
+    entries = app.context.activity.load()
+    assert [e.result for e in entries if e.kind == "signature"] == ["cancelled"]
+    assert [e.result for e in entries if e.kind == "action"] == ["Cancelled"]
 
     app.answered = len(app.prompts)  # the cancelled prompt was never answered
     app.unlock_keystore(path, "correct horse")

@@ -49,7 +49,8 @@ def test_local_pre_keys_the_network_lacks_are_shown_and_stored_again(
     assert app.window.prekeys_vm.model.rowCount() == 2
     assert app.context.accounts.current.identity.bundle == rotated
     # The other events went to the progress panel: each step and each wait for the wallet.
-    assert progress.count("waiting for your wallet: Unlock your XMTP keys") == 2
+    assert progress.count("waiting for your wallet: Unlock your keys") == 1
+    assert progress.count("waiting for your wallet: Protect and store your keys") == 1
     assert "looking for stored keys on the network" in progress
     assert "signature received" in progress
 

@@ -15,8 +15,8 @@ def test_new_keystore_identity_then_two_rotations(make_app: Any, tmp_path: Path)
     view = app.window.screens.connect
     keystore = tmp_path / "new-wallet.json"
     view.new_path.setText(str(keystore))
-    view.new_password.setText("s3cret pass")
-    view.new_repeat.setText("s3cret pass")
+    view.new_password.setText("mauve-tiger-lantern-97")
+    view.new_repeat.setText("mauve-tiger-lantern-97")
     app.click(view.create_button)
 
     first = app.answer()
@@ -29,7 +29,7 @@ def test_new_keystore_identity_then_two_rotations(make_app: Any, tmp_path: Path)
     assert first.text == first.request.text
     assert first.request.payload.hex() in first.text
     assert classify_text(first.text) == first.request
-    assert second.title == "Unlock your XMTP keys"
+    assert second.title == "Protect and store your keys"
     assert second.request.purpose is SignaturePurpose.ENABLE_IDENTITY
 
     account = app.context.accounts.current
@@ -68,7 +68,17 @@ def test_new_keystore_identity_then_two_rotations(make_app: Any, tmp_path: Path)
     assert any(e.kind == "publish" for e in entries)
     raw = app.context.activity.path.read_text()
     assert all(key.secret.hex() not in raw for key in bundle.pre_keys)
-    assert app.window.activity_vm.model.rowCount() == len(entries)
+    # The screen: one row per user action (create, two rotations), with its account.
+    model = app.window.activity_vm.model
+    actions = [e for e in entries if e.kind == "action"]
+    assert [e.summary for e in actions] == [
+        "Creating a new wallet",
+        "Rotating your pre-key",
+        "Rotating your pre-key",
+    ]
+    assert all(e.address == account.address and e.result == "done" for e in actions)
+    assert model.rowCount() == len(actions)
+    assert model.index(0, 1).data() == "Rotating your pre-key"
 
     # The private key is shown only after confirmation, then hidden on a timer.
     prekeys.table.selectRow(1)
@@ -100,7 +110,7 @@ def test_returning_user_unlocks_with_one_signature(make_app: Any, tmp_path: Path
     dialog = again.answer()
     again.wait_idle()
     assert len(again.prompts) == 1
-    assert dialog.title == "Unlock your XMTP keys"
+    assert dialog.title == "Unlock your keys"
     account = again.context.accounts.current
     assert account.identity.source == "retrieved"
     assert account.identity.bundle == created

@@ -53,10 +53,11 @@ def test_lookup_valid_unknown_and_malformed(make_app: Any, tmp_path: Path) -> No
     assert view.summary.property("status") == "bad"
     assert view.identity_key.text() == ""
 
+    # A malformed address is said next to the field; nothing is sent (test_inline_errors.py).
     view.address.setText("not an address")
-    app.click(view.lookup_button)
-    app.wait_idle()
-    assert app.ops.last_error.title == "Not valid"
+    app.qtbot.mouseClick(view.lookup_button, Qt.MouseButton.LeftButton)
+    app.qtbot.waitUntil(lambda: view.address_problem.text() != "", timeout=5000)
+    assert view.address_problem.text() == "This is not an Ethereum address: it must start with 0x."
 
 
 def test_invitations_screen_reads_the_invite_topic(make_app: Any, tmp_path: Path) -> None:
@@ -144,15 +145,24 @@ def test_accounts_side_by_side(make_app: Any, tmp_path: Path) -> None:
     assert app.context.accounts.current.address == second
     assert accounts.list.count() == 1
 
-    # A later start lists the remembered account and offers to connect it again.
+    # A later start lists the remembered account; "Connect again" opens its remembered keys
+    # with no prompt at all.
     later = make_app(app.context.data_dir)
     assert later.context.accounts.current is None
     rows = later.window.accounts_vm.rows()
     assert [(r.address, r.connected) for r in rows] == [(second, False)]
+    later.expected = later.started + 1
     later.window.accounts_vm.reconnect(second)
-    connect_view = later.window.screens.connect
-    assert later.window.stack.currentWidget() is connect_view
-    assert connect_view.keystore_path.text().endswith(".json")
+    later.wait_idle()
+    assert later.context.accounts.current.address == second
+    assert later.prompts == []
+
+    # Without remembered keys (no keyring) the Connect screen asks for the wallet instead.
+    bare = make_app(app.context.data_dir, secrets_store=None)
+    bare.window.accounts_vm.reconnect(second)
+    connect_view = bare.window.screens.connect
+    bare.qtbot.waitUntil(lambda: connect_view.keystore_path.text().endswith(".json"))
+    assert bare.window.stack.currentWidget() is connect_view
 
 
 def test_every_control_has_an_accessible_name(make_app: Any) -> None:

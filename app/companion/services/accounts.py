@@ -12,7 +12,9 @@ from app.keyengine.flows import Identity, InviteReport
 
 @dataclass
 class Account:
-    signer: PromptingSigner
+    signer: PromptingSigner | None
+    """The connected wallet; ``None`` while the keys came from the keyring and no signature
+    was needed yet (the wallet is connected when one is)."""
     identity: Identity
     saved: SavedAccount
     invites: InviteReport | None = None
@@ -65,6 +67,15 @@ class AccountsService(QObject):
             return
         self._current = address.lower()
         self.current_changed.emit()
+
+    def clear(self) -> list[Account]:
+        """Drop every account (locking): the decrypted keys leave memory with them."""
+        dropped = list(self._accounts.values())
+        self._accounts.clear()
+        self._current = ""
+        self.current_changed.emit()
+        self.changed.emit()
+        return dropped
 
     def remove(self, address: str) -> Account | None:
         account = self._accounts.pop(address.lower(), None)

@@ -8,7 +8,7 @@ from pathlib import Path
 from app.companion.bridge import FlowEventBridge
 from app.keyengine.flows import KeyFlows
 from app.keyengine.network import XmtpClient
-from app.keyengine.vault import SecretStore, Vault
+from app.keyengine.vault import SecretStore, Vault, describe_where
 
 SecretStoreFactory = Callable[[], SecretStore | None]
 
@@ -66,6 +66,24 @@ class EngineService:
             self._secrets = self._secrets_factory()
             self._secrets_probed = True
         return self._secrets
+
+    @property
+    def keyring_problem(self) -> str:
+        """Why keys cannot be remembered here ("" when an OS keyring is usable)."""
+        if self.secret_store is None:
+            return "no usable OS keyring (Secret Service, Keychain, Credential Locker) was found"
+        return ""
+
+    @property
+    def keys_kept(self) -> str:
+        """Where private keys live, the same words on every screen (from the settings, not
+        from whether the engine was configured yet)."""
+        if self.secret_store is not None and not self.remember_keys:
+            return (
+                "nowhere on this machine (remembering is off in Settings): "
+                "your wallet unlocks them each time"
+            )
+        return describe_where(self.secret_store if self.remember_keys else None)
 
     async def close(self) -> None:
         if self.client is not None:

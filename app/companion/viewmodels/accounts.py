@@ -17,12 +17,15 @@ class AccountRow:
     connected: bool
     current: bool
     pre_keys: int
+    label: str = ""
 
 
 class AccountsViewModel(QObject):
     changed = Signal()
     reconnect_requested = Signal(str, str, str)
     """(kind, location, address): the Connect screen should prefill this wallet."""
+    add_requested = Signal()
+    """"Add account": show the Connect screen."""
 
     def __init__(self, context: AppContext, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -42,16 +45,30 @@ class AccountsViewModel(QObject):
                 True,
                 account is current,
                 len(account.identity.bundle.pre_keys),
+                account.saved.label,
             )
             for account in service.accounts
         ]
         connected = {row.address.lower() for row in rows}
         rows += [
-            AccountRow(saved.address, saved.kind, saved.location, False, False, 0)
+            AccountRow(saved.address, saved.kind, saved.location, False, False, 0, saved.label)
             for saved in reversed(self.context.settings.accounts)
             if saved.address.lower() not in connected
         ]
         return rows
+
+    def label_of(self, address: str) -> str:
+        for saved in self.context.settings.accounts:
+            if saved.address.lower() == address.lower():
+                return saved.label
+        return ""
+
+    def set_label(self, address: str, label: str) -> None:
+        """A name the person gives an account (kept in the settings, never a secret)."""
+        for saved in self.context.settings.accounts:
+            if saved.address.lower() == address.lower():
+                saved.label = label.strip()[:60]
+        self.context.save_settings()
 
     def switch(self, address: str) -> None:
         self.context.accounts.switch(address)
@@ -65,7 +82,7 @@ class AccountsViewModel(QObject):
     async def forget_account(self, address: str) -> None:
         """Close the wallet connection and forget the remembered account (keys are kept)."""
         account = self.context.accounts.remove(address)
-        if account is not None:
+        if account is not None and account.signer is not None:
             await account.signer.aclose()
         await forget_session(self.context.engine.secret_store, address)
         self.context.settings.forget(address)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Final
 
-from app.companion.activity import ActivityEntry
+from app.companion.activity import SHOWN_KINDS, ActivityEntry
 from app.companion.context import AppContext
 from app.companion.qt import (
     QModelIndex,
@@ -21,16 +21,18 @@ class ActivityTableModel(HeaderedTableModel):
 
     def __init__(self, entries: list[ActivityEntry], parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._entries = list(reversed(entries))
+        self._entries = [e for e in reversed(entries) if e.kind in SHOWN_KINDS]
         self._headers = (
             self.tr("Time"),
             self.tr("What"),
             self.tr("Result"),
             self.tr("Account"),
-            self.tr("Text signed / topic"),
+            self.tr("Details"),
         )
 
     def prepend(self, entry: ActivityEntry) -> None:
+        if entry.kind not in SHOWN_KINDS:
+            return
         self.beginInsertRows(QModelIndex(), 0, 0)
         self._entries.insert(0, entry)
         self.endInsertRows()
@@ -55,12 +57,11 @@ class ActivityTableModel(HeaderedTableModel):
         if column == 0:
             return datetime.fromtimestamp(entry.time).strftime("%Y-%m-%d %H:%M:%S")
         if column == 1:
-            kinds = {
-                "signature": self.tr("Signature"),
-                "warning": self.tr("Warning"),
-                "keystore": self.tr("App"),
-            }
-            return f"{kinds.get(entry.kind, self.tr('Publish'))}: {entry.summary}"
+            if entry.kind == "warning":
+                return self.tr("Warning: {0}").format(entry.summary)
+            if entry.kind == "keystore":
+                return self.tr("App: {0}").format(entry.summary)
+            return entry.summary
         if column == 2:
             return entry.result
         if column == 3:

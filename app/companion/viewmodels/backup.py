@@ -56,7 +56,8 @@ class BackupViewModel(QObject):
 
         async def work() -> bool:
             data = await asyncio.to_thread(_read_backup, Path(path))
-            identity = await self.context.engine.flows.restore(account.signer, data)
+            signer = await self.context.wallet_for(account)
+            identity = await self.context.engine.flows.restore(signer, data)
             self.context.accounts.update_identity(account, identity)
             return True
 

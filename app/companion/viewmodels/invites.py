@@ -12,8 +12,8 @@ from app.companion.qt import (
     Qt,
     Signal,
 )
-from app.companion.viewmodels.prekeys import fingerprint
 from app.companion.viewmodels.table import HeaderedTableModel
+from app.keyengine.fingerprints import key_fingerprint
 from app.keyengine.flows import ReceivedInvite
 
 
@@ -62,7 +62,7 @@ class InvitesTableModel(HeaderedTableModel):
         if column == 1:
             return invite.peer_address + (self.tr(" (sent by you)") if invite.sent_by_us else "")
         if column == 2:
-            return fingerprint(invite.pre_key)
+            return key_fingerprint(invite.pre_key)
         if column == 3:
             return self.tr("current") if invite.pre_key == self._current else self.tr("retired")
         return invite.topic

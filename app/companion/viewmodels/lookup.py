@@ -6,13 +6,14 @@ from dataclasses import dataclass
 
 from app.companion.context import AppContext
 from app.companion.qt import QObject, Signal
-from app.companion.viewmodels.prekeys import fingerprint
+from app.keyengine.fingerprints import key_fingerprint
 from app.keyengine.verdicts import (
     CONTACT_PUBLISHED,
     PRE_KEY_SIGNATURE,
     WALLET_SIGNATURE,
     ChainCheck,
     LookupResult,
+    check_address,
 )
 
 
@@ -37,6 +38,7 @@ class LookupView:
     identity_key: str
     pre_key: str
     pre_key_fingerprint: str
+    identity_fingerprint: str
     version: str
     steps: tuple[Step, ...]
     problems: tuple[str, ...]
@@ -50,6 +52,24 @@ class LookupViewModel(QObject):
         super().__init__(parent)
         self.context = context
         self.result: LookupView | None = None
+
+    def address_problem(self, text: str) -> tuple[str, str]:
+        """(message, status) next to the address field: "bad" stops the lookup, "warn" (an
+        EIP-55 checksum that does not match, as MetaMask warns) lets it go on."""
+        if not text.strip():
+            return "", "neutral"
+        checked = check_address(text)
+        if checked.address is None:
+            return (
+                self.tr("This is not an Ethereum address: {0}.").format(checked.reason),
+                "bad",
+            )
+        if checked.checksum_mismatch:
+            return (
+                self.tr("Checksum does not match: did you mean {0}?").format(checked.address),
+                "warn",
+            )
+        return "", "neutral"
 
     async def lookup(self, address: str) -> LookupView | None:
         async def work() -> LookupView:
@@ -95,7 +115,10 @@ class LookupViewModel(QObject):
             summary=summary,
             identity_key=contact.identity_point.hex() if contact is not None else "",
             pre_key=pre_key.hex() if pre_key is not None else "",
-            pre_key_fingerprint=fingerprint(pre_key) if pre_key is not None else "",
+            pre_key_fingerprint=key_fingerprint(pre_key) if pre_key is not None else "",
+            identity_fingerprint=(
+                key_fingerprint(contact.identity_point) if contact is not None else ""
+            ),
             version=contact.version.value if contact is not None else "",
             steps=tuple(steps),
             problems=() if found.valid else found.errors,

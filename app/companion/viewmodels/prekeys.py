@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final, Protocol
@@ -19,17 +18,15 @@ from app.companion.qt import (
 )
 from app.companion.viewmodels.table import HeaderedTableModel
 from app.keyengine.bundles import PrivateKeyBundleV1
+from app.keyengine.fingerprints import key_fingerprint
 from app.keyengine.flows import InviteReport
+from app.keyengine.network import NodeUnreachable
+from app.keyengine.remembered import continue_remembered
 from app.keyengine.verdicts import check_pre_key
 
+PENDING_TEXT: Final = "Pending: the new pre-key will be published when the node is back."
 REVEAL_SECONDS: Final = 30
 """A revealed private key is hidden again after this long."""
-
-
-def fingerprint(point: bytes) -> str:
-    """Short, readable fingerprint of a public key: SHA-256, first 8 bytes in 4 groups."""
-    digest = hashlib.sha256(point).hexdigest()[:16]
-    return " ".join(digest[i : i + 4] for i in range(0, 16, 4))
 
 
 def format_ms(timestamp_ms: int) -> str:
@@ -176,6 +173,13 @@ class PreKeysViewModel(QObject):
             self.model.set_source(BundlePreKeys(account.identity.bundle, account.invites))
         self.changed.emit()
 
+    def pending(self) -> str:
+        """What is signed but not yet on the node, in the words the screen shows ("" if none)."""
+        account = self.context.accounts.current
+        if account is None or not self.context.pending.is_pending(account.address):
+            return ""
+        return self.tr(PENDING_TEXT)
+
     def current(self) -> dict[str, str] | None:
         """The current public pre-key: hex, fingerprint, creation time, signature check."""
         account = self.context.accounts.current
@@ -190,7 +194,7 @@ class PreKeysViewModel(QObject):
             verified = self.tr("NOT verified: {0}").format(check.detail)
         return {
             "public_key": public.point.hex(),
-            "fingerprint": fingerprint(public.point),
+            "fingerprint": key_fingerprint(public.point),
             "created": format_ms(public.timestamp_ms),
             "signature": verified,
             "signature_status": "ok" if check.ok else "bad",
@@ -205,9 +209,19 @@ class PreKeysViewModel(QObject):
         async def work() -> bool:
             # The flow first finishes a rotation that is saved locally but not yet on the node,
             # so the new pre-key is built on top of it (none is ever dropped).
-            rotated = await self.context.engine.flows.rotate_prekey(
-                account.signer, account.identity
-            )
+            signer = await self.context.wallet_for(account)
+            flows = self.context.engine.flows
+            try:
+                rotated = await flows.rotate_prekey(signer, account.identity)
+            except NodeUnreachable:
+                # Signed and kept (keyring and journal), not published: show it as pending;
+                # the app publishes it when the node answers again.
+                kept = await continue_remembered(flows, account.address)
+                if kept is None:
+                    raise
+                self.context.accounts.update_identity(account, kept)
+                self.context.operations.notice.emit(self.tr(PENDING_TEXT))
+                return True
             self.context.accounts.update_identity(account, rotated)
             return True
 

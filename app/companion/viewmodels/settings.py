@@ -43,10 +43,25 @@ class SettingsViewModel(QObject):
 
     @property
     def keys_kept(self) -> str:
-        return self.context.engine.vault.where
+        return self.context.engine.keys_kept
+
+    @property
+    def keyring_problem(self) -> str:
+        return self.context.engine.keyring_problem
+
+    @property
+    def auto_lock_minutes(self) -> int:
+        return self.context.settings.auto_lock_minutes
 
     async def apply(
-        self, *, embedded: bool, node_url: str, relay_url: str, project_id: str, remember: bool
+        self,
+        *,
+        embedded: bool,
+        node_url: str,
+        relay_url: str,
+        project_id: str,
+        remember: bool,
+        auto_lock_minutes: int = 0,
     ) -> None:
         settings = self.context.settings
         url = "" if embedded else node_url.strip()
@@ -58,6 +73,7 @@ class SettingsViewModel(QObject):
         settings.relay_url = relay_url.strip() or settings.relay_url
         settings.project_id = project_id.strip()
         settings.remember_keys = remember
+        settings.auto_lock_minutes = max(0, auto_lock_minutes)
         self.context.save_settings()
         await self.context.apply_node(url, remember)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from app.companion.qt import QVBoxLayout, QWidget
 from app.companion.viewmodels.activity import ActivityViewModel
 from app.companion.views.common import heading, note
-from app.companion.views.prekeys import make_table
+from app.companion.views.prekeys import make_table, set_column_widths
 
 
 class ActivityView(QWidget):
@@ -24,8 +24,5 @@ class ActivityView(QWidget):
         )
         self.table = make_table(self.tr("Activity log"))
         self.table.setModel(vm.model)
-        self.table.setColumnWidth(0, 160)
-        self.table.setColumnWidth(1, 260)
-        self.table.setColumnWidth(2, 90)
-        self.table.setColumnWidth(3, 330)
+        set_column_widths(self.table, (140, 200, 90, 300))
         layout.addWidget(self.table, 1)

@@ -45,7 +45,9 @@ class BackupView(QWidget):
         self.result = note("", self.tr("Backup result"))
         layout.addWidget(self.result)
         layout.addStretch(1)
-        vm.context.operations.register_trigger(self.export_button, self.restore_button)
+        ops = vm.context.operations
+        ops.register_trigger(self.export_button, needs_account=True)
+        ops.register_trigger(self.restore_button, needs_node=True, needs_account=True)
         vm.done.connect(self.result.setText)
 
     def _choose_export(self) -> None:

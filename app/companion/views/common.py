@@ -14,6 +14,7 @@ from app.companion.qt import (
     QPlainTextEdit,
     QPushButton,
     Qt,
+    QTimer,
     QToolButton,
     QWidget,
 )
@@ -66,6 +67,10 @@ def text_box(name: str) -> QPlainTextEdit:
     return box
 
 
+COPIED_MS = 1500
+"""How long a Copy button says "Copied"."""
+
+
 class CopyField(QWidget):
     """A read-only value with a Copy button (addresses, keys)."""
 
@@ -94,9 +99,15 @@ class CopyField(QWidget):
         return self.edit.text()
 
     def copy(self) -> None:
+        """Copy, and say so on the button for a moment."""
         clipboard = QApplication.clipboard()
         if clipboard is not None:
             clipboard.setText(self.edit.text())
+            self.copy_button.setText(self.tr("Copied"))
+            QTimer.singleShot(COPIED_MS, self, self._copy_again)
+
+    def _copy_again(self) -> None:
+        self.copy_button.setText(self.tr("Copy"))
 
 
 def status_label(name: str) -> QLabel:

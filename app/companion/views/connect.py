@@ -2,22 +2,31 @@
 
 from __future__ import annotations
 
+import functools
+
 from app.companion.qt import (
+    QCheckBox,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
-    QLabel,
     QLineEdit,
-    Qt,
+    QPushButton,
     QTabWidget,
     QVBoxLayout,
     QWidget,
     async_slot,
 )
 from app.companion.viewmodels.connect import ConnectViewModel
-from app.companion.views.common import CopyField, button, heading, line_edit, note
+from app.companion.views.common import (
+    button,
+    heading,
+    line_edit,
+    note,
+    set_status,
+    status_label,
+)
 from app.companion.views.files import choose_file
-from app.companion.views.qr import qr_pixmap
+from app.companion.views.walletconnect_tab import WalletConnectTab
 
 KEYSTORE_FILTER = "Keystore (*.json UTC--*);;All files (*)"
 
@@ -28,30 +37,85 @@ class ConnectView(QWidget):
         self.vm = vm
         layout = QVBoxLayout(self)
         layout.addWidget(heading(self.tr("Connect your wallet")))
-        layout.addWidget(
-            note(
-                self.tr(
-                    "Your wallet signs to create your XMTP identity and to unlock your keys. "
-                    "Every signature is shown to you first, with its exact text."
-                ),
-                self.tr("About connecting"),
-            )
+        self.returning = QGroupBox(self.tr("Welcome back"))
+        self.returning.setAccessibleName(self.tr("Remembered accounts"))
+        self.returning_layout = QVBoxLayout(self.returning)
+        self.continue_buttons: list[QPushButton] = []
+        layout.addWidget(self.returning)
+        self.intro = note(
+            self.tr(
+                "XMTP keys are the private keys your messages are encrypted with; they belong "
+                "to your wallet account but are separate from it. Your wallet signs twice: "
+                "once to vouch for your new XMTP identity, and once to lock your keys so that "
+                "only it can unlock them from the network. Every signature is shown to you "
+                "first, with its exact text; choose below how to reach your wallet."
+            ),
+            self.tr("About connecting"),
         )
+        layout.addWidget(self.intro)
         self.tabs = QTabWidget()
         self.tabs.setAccessibleName(self.tr("Kind of wallet"))
         self.tabs.addTab(self._keystore_tab(), self.tr("Keystore file"))
         self.tabs.addTab(self._rpc_tab(), self.tr("JSON-RPC wallet"))
-        self.tabs.addTab(self._walletconnect_tab(), self.tr("WalletConnect"))
+        self.walletconnect = WalletConnectTab(vm)
+        self.wc_button = self.walletconnect.wc_button
+        self.qr_label = self.walletconnect.qr_label
+        self.wc_link = self.walletconnect.wc_link
+        self.wc_countdown = self.walletconnect.wc_countdown
+        self.wc_status = self.walletconnect.wc_status
+        self.tabs.addTab(self.walletconnect, self.tr("WalletConnect"))
         layout.addWidget(self.tabs, 1)
         ops = vm.context.operations
         ops.register_trigger(
-            self.unlock_button, self.create_button, self.rpc_button, self.wc_button
+            self.unlock_button, self.create_button, self.rpc_button, self.wc_button, needs_node=True
         )
-        vm.pairing_uri.connect(self._show_uri)
-        vm.countdown.connect(self._show_countdown)
-        vm.wallet_status.connect(self.wc_status.setText)
-        ops.busy_changed.connect(self.wc_cancel_button.setVisible)
-        self.wc_cancel_button.setVisible(False)
+        self.walletconnect.pairing_changed.connect(self._pairing_changed)
+        vm.context.settings_changed.connect(self.show_returning)
+        vm.context.accounts.changed.connect(self.show_returning)
+        self.show_returning()
+
+    # -- returning ---------------------------------------------------------------------------
+
+    def show_returning(self) -> None:
+        """One "Continue as …" button per remembered account, the last one used first."""
+        for old in self.continue_buttons:
+            old.deleteLater()
+        self.continue_buttons = []
+        kinds = {
+            "keystore": self.tr("keystore file"),
+            "jsonrpc": self.tr("JSON-RPC wallet"),
+            "walletconnect": self.tr("WalletConnect"),
+            "rawkey": self.tr("raw key"),
+        }
+        connected = {a.address.lower() for a in self.vm.context.accounts.accounts}
+        for saved in self.vm.saved_accounts():
+            if saved.address.lower() in connected:
+                continue
+            short = f"{saved.address[:6]}…{saved.address[-4:]}"
+            text = self.tr("Continue as {0} ({1})").format(short, kinds.get(saved.kind, saved.kind))
+            widget = button(
+                text,
+                self.tr("Continue as {0}").format(saved.address),
+                functools.partial(self._continue, saved.address),
+            )
+            widget.setToolTip(saved.address)
+            self.returning_layout.addWidget(widget)
+            self.continue_buttons.append(widget)
+            self.vm.context.operations.register_trigger(widget)
+        pairing = bool(self.qr_label.data)
+        self.returning.setVisible(bool(self.continue_buttons) and not pairing)
+        self.intro.setVisible(self._intro_wanted())
+
+    def _pairing_changed(self, _pairing: bool) -> None:
+        self.show_returning()
+
+    def _intro_wanted(self) -> bool:
+        """The first-start explanation: before any account was used, and not while pairing."""
+        return not self.vm.context.settings.accounts and not self.qr_label.data
+
+    @async_slot(str)
+    async def _continue(self, address: str) -> None:
+        await self.vm.continue_saved(address)
 
     # -- keystore ----------------------------------------------------------------------------
 
@@ -84,10 +148,20 @@ class ConnectView(QWidget):
         form.addRow(self.tr("File"), row)
         self.new_password = line_edit(self.tr("New keystore password"))
         self.new_password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.new_password.textEdited.connect(self._password_edited)
         self.new_repeat = line_edit(self.tr("Repeat the password"))
         self.new_repeat.setEchoMode(QLineEdit.EchoMode.Password)
+        self.new_repeat.textEdited.connect(self._password_edited)
+        self.show_password = QCheckBox(self.tr("Show password"))
+        self.show_password.setAccessibleName(self.tr("Show the new password"))
+        self.show_password.toggled.connect(self._toggle_echo)
+        self.new_strength = status_label(self.tr("Password strength"))
+        self.new_problem = status_label(self.tr("Problem with the new keystore"))
         form.addRow(self.tr("Password"), self.new_password)
+        form.addRow("", self.new_strength)
         form.addRow(self.tr("Repeat"), self.new_repeat)
+        form.addRow("", self.show_password)
+        form.addRow("", self.new_problem)
         self.create_button = button(
             self.tr("Create and connect"), self.tr("Create a keystore and connect"), self._create
         )
@@ -122,12 +196,29 @@ class ConnectView(QWidget):
         self.keystore_password.clear()
         await self.vm.connect_keystore(self.keystore_path.text().strip(), password)
 
+    def _toggle_echo(self, shown: bool) -> None:
+        mode = QLineEdit.EchoMode.Normal if shown else QLineEdit.EchoMode.Password
+        self.new_password.setEchoMode(mode)
+        self.new_repeat.setEchoMode(mode)
+
+    def _password_edited(self, _text: str = "") -> None:
+        text, acceptable = self.vm.password_feedback(self.new_password.text())
+        set_status(self.new_strength, text, "ok" if acceptable else "bad" if text else "neutral")
+        set_status(self.new_problem, "", "neutral")
+
     @async_slot()
     async def _create(self) -> None:
+        """Problems are said next to the fields, which keep what was typed."""
+        path = self.new_path.text().strip()
         password, repeated = self.new_password.text(), self.new_repeat.text()
-        self.new_password.clear()
-        self.new_repeat.clear()
-        await self.vm.create_keystore(self.new_path.text().strip(), password, repeated)
+        problem = self.vm.new_password_problem(path, password, repeated)
+        set_status(self.new_problem, problem, "bad" if problem else "neutral")
+        if problem:
+            return
+        if await self.vm.create_keystore(path, password, repeated) is not None:
+            self.new_password.clear()
+            self.new_repeat.clear()
+            set_status(self.new_strength, "", "neutral")
 
     def prefill(self, kind: str, location: str) -> None:
         """Show the remembered wallet's details (from the Accounts screen)."""
@@ -168,66 +259,3 @@ class ConnectView(QWidget):
     @async_slot()
     async def _rpc(self) -> None:
         await self.vm.connect_rpc(self.rpc_url.text(), self.rpc_account.text())
-
-    # -- WalletConnect -----------------------------------------------------------------------
-
-    def _walletconnect_tab(self) -> QWidget:
-        tab = QWidget()
-        layout = QVBoxLayout(tab)
-        layout.addWidget(
-            note(
-                self.tr(
-                    "Scan the code with a mobile wallet (or paste the link into a desktop "
-                    "wallet). The code is renewed every five minutes until a wallet connects."
-                ),
-                self.tr("About WalletConnect"),
-            )
-        )
-        row = QHBoxLayout()
-        self.wc_button = button(
-            self.tr("Show a connection code"), self.tr("Start WalletConnect"), self._walletconnect
-        )
-        self.wc_cancel_button = button(
-            self.tr("Cancel"), self.tr("Cancel connecting"), self.vm.cancel
-        )
-        row.addWidget(self.wc_button)
-        row.addWidget(self.wc_cancel_button)
-        row.addStretch(1)
-        layout.addLayout(row)
-        self.qr_label = QLabel()
-        self.qr_label.setAccessibleName(self.tr("Connection QR code"))
-        self.qr_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.qr_label.setMinimumSize(240, 240)
-        layout.addWidget(self.qr_label, 1)
-        self.wc_link = CopyField(self.tr("Connection link"))
-        layout.addWidget(self.wc_link)
-        self.wc_countdown = QLabel()
-        self.wc_countdown.setAccessibleName(self.tr("Time left"))
-        layout.addWidget(self.wc_countdown)
-        self.wc_status = QLabel()
-        self.wc_status.setAccessibleName(self.tr("WalletConnect status"))
-        self.wc_status.setWordWrap(True)
-        layout.addWidget(self.wc_status)
-        self.wc_link.setVisible(False)
-        return tab
-
-    @async_slot()
-    async def _walletconnect(self) -> None:
-        await self.vm.connect_walletconnect()
-
-    def _show_uri(self, uri: str) -> None:
-        self.wc_link.setVisible(bool(uri))
-        self.wc_link.set_text(uri)
-        if uri:
-            self.qr_label.setPixmap(qr_pixmap(uri))
-        else:
-            self.qr_label.clear()
-            self.wc_countdown.clear()
-
-    def _show_countdown(self, seconds: int) -> None:
-        minutes, rest = divmod(seconds, 60)
-        self.wc_countdown.setText(
-            self.tr("This code expires in {0}:{1:02d}, then a new one is shown.").format(
-                minutes, rest
-            )
-        )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.companion.qt import QFormLayout, QLabel, QVBoxLayout, QWidget
+from app.companion.qt import QFormLayout, QLabel, Qt, QVBoxLayout, QWidget
 from app.companion.viewmodels.identity import IdentityViewModel
 from app.companion.views.common import CopyField, heading, note, set_status, status_label
 
@@ -32,7 +32,11 @@ class IdentityView(QWidget):
         self.kept.setAccessibleName(self.tr("Where the private keys are kept"))
         self.kept.setWordWrap(True)
         form.addRow(self.tr("Wallet address"), self.wallet)
+        self.fingerprint = QLabel()
+        self.fingerprint.setAccessibleName(self.tr("Identity key fingerprint"))
+        self.fingerprint.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         form.addRow(self.tr("Identity key"), self.identity_key)
+        form.addRow(self.tr("Fingerprint"), self.fingerprint)
         form.addRow(self.tr("Attestation"), self.attestation)
         form.addRow(self.tr("Signed by"), self.recovered)
         form.addRow(self.tr("Created"), self.created)
@@ -52,6 +56,7 @@ class IdentityView(QWidget):
             return
         self.wallet.set_text(fields["wallet"])
         self.identity_key.set_text(fields["identity_key"])
+        self.fingerprint.setText(fields["fingerprint"])
         set_status(self.attestation, fields["attestation"], fields["attestation_status"])
         self.recovered.set_text(fields["recovered"])
         self.created.setText(fields["created"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from app.companion.qt import QHBoxLayout, QVBoxLayout, QWidget, async_slot
 from app.companion.viewmodels.invites import InvitesViewModel
 from app.companion.views.common import button, heading, note
-from app.companion.views.prekeys import make_table
+from app.companion.views.prekeys import make_table, set_column_widths
 
 
 class InvitesView(QWidget):
@@ -34,11 +34,11 @@ class InvitesView(QWidget):
         layout.addWidget(self.status)
         self.table = make_table(self.tr("Invitations received"))
         self.table.setModel(vm.model)
-        self.table.setColumnWidth(0, 170)
-        self.table.setColumnWidth(1, 330)
-        self.table.setColumnWidth(2, 170)
+        set_column_widths(self.table, (150, 320, 150))
         layout.addWidget(self.table, 1)
-        vm.context.operations.register_trigger(self.load_button)
+        vm.context.operations.register_trigger(
+            self.load_button, needs_node=True, needs_account=True
+        )
         vm.changed.connect(self.refresh)
         self.refresh()
 

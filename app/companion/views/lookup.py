@@ -47,6 +47,9 @@ class LookupView(QWidget):
         row.addWidget(self.address, 1)
         row.addWidget(self.lookup_button)
         layout.addLayout(row)
+        self.address_problem = status_label(self.tr("Problem with the address"))
+        self.address.textEdited.connect(self._check_address)
+        layout.addWidget(self.address_problem)
         self.summary = status_label(self.tr("Lookup result"))
         layout.addWidget(self.summary)
         form = QFormLayout()
@@ -56,21 +59,31 @@ class LookupView(QWidget):
         self.fingerprint.setAccessibleName(self.tr("Pre-key fingerprint"))
         self.version = QLabel()
         self.version.setAccessibleName(self.tr("Contact version"))
+        self.identity_fingerprint = QLabel()
+        self.identity_fingerprint.setAccessibleName(self.tr("Identity key fingerprint"))
         form.addRow(self.tr("Identity key"), self.identity_key)
+        form.addRow(self.tr("Identity fingerprint"), self.identity_fingerprint)
         form.addRow(self.tr("Pre-key"), self.pre_key)
-        form.addRow(self.tr("Fingerprint"), self.fingerprint)
+        form.addRow(self.tr("Pre-key fingerprint"), self.fingerprint)
         form.addRow(self.tr("Contact format"), self.version)
         layout.addLayout(form)
         layout.addWidget(QLabel(self.tr("Attestation chain:")))
         self.steps = QListWidget()
         self.steps.setAccessibleName(self.tr("Attestation chain checks"))
         layout.addWidget(self.steps, 1)
-        vm.context.operations.register_trigger(self.lookup_button)
+        vm.context.operations.register_trigger(self.lookup_button, needs_node=True)
         vm.result_changed.connect(self.show_result)
 
     @async_slot()
     async def _lookup(self) -> None:
+        if self._check_address() == "bad":
+            return  # said next to the field; nothing is sent
         await self.vm.lookup(self.address.text())
+
+    def _check_address(self, _text: str = "") -> str:
+        message, status = self.vm.address_problem(self.address.text())
+        set_status(self.address_problem, message, status)
+        return status
 
     def show_result(self, view: LookupResultView | None) -> None:
         self.steps.clear()
@@ -79,12 +92,14 @@ class LookupView(QWidget):
             for field in (self.identity_key, self.pre_key):
                 field.set_text("")
             self.fingerprint.clear()
+            self.identity_fingerprint.clear()
             self.version.clear()
             return
         set_status(self.summary, view.summary, "ok" if view.valid else "bad")
         self.identity_key.set_text(view.identity_key)
         self.pre_key.set_text(view.pre_key)
         self.fingerprint.setText(view.pre_key_fingerprint)
+        self.identity_fingerprint.setText(view.identity_fingerprint)
         self.version.setText(view.version)
         for step in view.steps:
             mark = "✔" if step.ok else "✘"

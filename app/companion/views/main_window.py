@@ -9,15 +9,20 @@ from app.companion.appinfo import DISPLAY_NAME
 from app.companion.context import AppContext
 from app.companion.qt import (
     QAction,
+    QApplication,
     QHBoxLayout,
     QKeySequence,
     QLabel,
     QListWidget,
     QMainWindow,
+    QResizeEvent,
+    QSizePolicy,
     QStackedWidget,
+    Qt,
     QVBoxLayout,
     QWidget,
 )
+from app.companion.services.lock import AutoLock
 from app.companion.viewmodels.accounts import AccountsViewModel
 from app.companion.viewmodels.activity import ActivityViewModel
 from app.companion.viewmodels.apps import AppsViewModel
@@ -32,13 +37,19 @@ from app.companion.views.accounts import AccountsView
 from app.companion.views.activity import ActivityView
 from app.companion.views.apps import AppsView
 from app.companion.views.backup import BackupView
+from app.companion.views.common import button
 from app.companion.views.connect import ConnectView
 from app.companion.views.identity import IdentityView
 from app.companion.views.invites import InvitesView
 from app.companion.views.lookup import LookupView
+from app.companion.views.menus import Menus
 from app.companion.views.prekeys import PreKeysView
 from app.companion.views.progress import ErrorPresenter, ProgressPanel
 from app.companion.views.settings import SettingsView
+
+DEFAULT_SIZE = (1100, 720)
+MINIMUM_SIZE = (860, 600)
+"""The smallest window every screen is laid out for (the QR code included, see views.qr)."""
 
 
 @dataclass
@@ -53,6 +64,41 @@ class Screens:
     accounts: AccountsView
     settings: SettingsView
     apps: AppsView
+
+
+class StatusLine(QLabel):
+    """One line of status: a long message is elided (whole in the tooltip), never wrapped,
+    so it can never squeeze the page above it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._full = ""
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+
+    def setText(self, text: str) -> None:  # noqa: N802 - Qt's name
+        self._full = text
+        self.setToolTip(text)
+        self._elide()
+
+    def text(self) -> str:
+        return self._full
+
+    def displayed(self) -> str:
+        """What fits and is shown (the whole text is ``text()`` and the tooltip)."""
+        return super().text()
+
+    def clear(self) -> None:
+        self.setText("")
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        shown = self.fontMetrics().elidedText(
+            " ".join(self._full.split()), Qt.TextElideMode.ElideRight, max(self.width(), 40)
+        )
+        super().setText(shown)
 
 
 class MainWindow(QMainWindow):
@@ -123,6 +169,7 @@ class MainWindow(QMainWindow):
             action.triggered.connect(lambda _=False, n=number - 1: self.nav.setCurrentRow(n))
             self.addAction(action)
         self.nav.currentRowChanged.connect(self.stack.setCurrentIndex)
+        self.stack.currentChanged.connect(self._show_connect_bar)
 
         central = QWidget()
         outer = QVBoxLayout(central)
@@ -132,19 +179,38 @@ class MainWindow(QMainWindow):
         self.account_label.setAccessibleName(self.tr("Account shown"))
         self.node_label = QLabel()
         self.node_label.setAccessibleName(self.tr("Node status"))
+        self.auto_lock = AutoLock(context, self)
+        self.auto_lock.locked.connect(self._locked)
+        self.lock_action = QAction(self.tr("&Lock now"), self)
+        self.lock_action.triggered.connect(self.lock_now)
+        self.lock_button = button(
+            self.tr("Lock now"), self.tr("Lock: drop the keys from memory"), self.lock_now
+        )
         header.addWidget(self.account_label, 1)
+        header.addWidget(self.lock_button)
         header.addWidget(self.node_label)
         outer.addLayout(header)
         body = QHBoxLayout()
         body.addWidget(self.nav)
-        body.addWidget(self.stack, 1)
+        page = QVBoxLayout()
+        self.connect_bar = QWidget()
+        bar = QHBoxLayout(self.connect_bar)
+        bar.setContentsMargins(0, 0, 0, 0)
+        self.connect_bar_text = QLabel(self.tr("No wallet is connected: this screen needs one."))
+        self.connect_bar_button = button(
+            self.tr("Connect…"), self.tr("Go to the Connect screen"), self._add_account
+        )
+        bar.addWidget(self.connect_bar_text, 1)
+        bar.addWidget(self.connect_bar_button)
+        page.addWidget(self.connect_bar)
+        page.addWidget(self.stack, 1)
+        body.addLayout(page, 1)
         outer.addLayout(body, 1)
         self.progress = ProgressPanel(context.operations)
         outer.addWidget(self.progress)
         self.setCentralWidget(central)
-        self.message = QLabel()
+        self.message = StatusLine()
         self.message.setAccessibleName(self.tr("Last message"))
-        self.message.setWordWrap(True)
         self.statusBar().addWidget(self.message, 1)
         self.warning = QLabel()
         self.warning.setObjectName("warningLabel")
@@ -155,16 +221,62 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.warning, 1)
         context.bridge.warning.connect(self._show_warning)
         context.operations.started.connect(self._clear_warning)
+        # The status bar shows the latest state only: every operation starts with a clean
+        # line, notices replace it, and switching account clears what was about the other.
+        context.operations.started.connect(self._clear_message)
+        context.operations.notice.connect(self._set_message)
+        context.accounts.current_changed.connect(self._clear_message)
         self.errors = ErrorPresenter(self, self.message)
         context.operations.failed.connect(self.errors.present)
         context.accounts.current_changed.connect(self._show_account)
         context.node.state_changed.connect(self._show_node)
         self.connect_vm.connected.connect(self._connected)
-        self.accounts_vm.reconnect_requested.connect(self._reconnect)
+        self.accounts_vm.reconnect_requested.connect(self._continue_saved)
+        self.connect_vm.wallet_needed.connect(self._reconnect)
+        self.accounts_vm.add_requested.connect(self._add_account)
+        app = QApplication.instance()
+        if isinstance(app, QApplication):  # a refresh when the window is focused again
+            app.applicationStateChanged.connect(self._application_state)
         self.nav.setCurrentRow(0)
         self._show_account()
         self._show_node(context.node.state.value, context.node.url)
-        self.resize(1100, 720)
+        self.menus = Menus(self, context.data_dir, self.lock_action)
+        self.setMinimumSize(*MINIMUM_SIZE)
+        self.resize(*DEFAULT_SIZE)
+
+    def _show_connect_bar(self, _index: int = 0) -> None:
+        """Screens that need an account offer the way to Connect while none is connected."""
+        free = (self.screens.connect, self.screens.lookup, self.screens.activity)
+        needed = self.stack.currentWidget() not in (*free, self.screens.settings)
+        self.connect_bar.setVisible(needed and self.context.accounts.current is None)
+
+    def _application_state(self, state: Qt.ApplicationState) -> None:
+        if state == Qt.ApplicationState.ApplicationActive:
+            self.context.pending.refresh_current()
+
+    def _add_account(self) -> None:
+        self.show_screen(self.screens.connect)
+
+    def lock_now(self) -> None:
+        self.auto_lock.lock_now()
+
+    def _locked(self, reason: str) -> None:
+        self.show_screen(self.screens.connect)
+        self.message.setText(reason)
+
+    def bring_to_front(self) -> None:
+        """Another launch on this data directory asked for this window."""
+        if self.isMinimized():
+            self.showNormal()
+        self.show()
+        self.raise_()
+        self.activateWindow()
+
+    def _set_message(self, text: str) -> None:
+        self.message.setText(text)
+
+    def _clear_message(self, _label: str = "") -> None:
+        self.message.setText("")
 
     def show_screen(self, widget: QWidget) -> None:
         self.nav.setCurrentRow(self.stack.indexOf(widget))
@@ -172,6 +284,11 @@ class MainWindow(QMainWindow):
     def _connected(self, address: str) -> None:
         self.message.setText(self.tr("Connected {0}.").format(address))
         self.show_screen(self.screens.identity)
+
+    def _continue_saved(self, _kind: str, _location: str, address: str) -> None:
+        """ "Connect again" in Accounts: the same one-click Continue as the Connect screen."""
+        self.show_screen(self.screens.connect)
+        self._pending_continue = asyncio.ensure_future(self.connect_vm.continue_saved(address))
 
     def _reconnect(self, kind: str, location: str, address: str) -> None:
         self.screens.connect.prefill(kind, location)
@@ -197,6 +314,9 @@ class MainWindow(QMainWindow):
 
     def _show_account(self) -> None:
         account = self.context.accounts.current
+        self._show_connect_bar()
+        self.lock_button.setEnabled(bool(self.context.accounts.accounts))
+        self.lock_action.setEnabled(bool(self.context.accounts.accounts))
         if account is None:
             self.account_label.setText(self.tr("No wallet connected"))
         else:

@@ -9,6 +9,7 @@ from app.companion.qt import (
     QHeaderView,
     QLabel,
     QMessageBox,
+    Qt,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -39,6 +40,20 @@ def make_table(name: str) -> QTableView:
     return table
 
 
+HEADER_MARGIN = 28
+"""Room beside a header's text (padding, sort indicator)."""
+
+
+def set_column_widths(table: QTableView, widths: tuple[int, ...]) -> None:
+    """Column widths, each at least what its header text needs, so headers are never cut."""
+    header = table.horizontalHeader()
+    model = table.model()
+    metrics = header.fontMetrics()
+    for column, width in enumerate(widths):
+        title = str(model.headerData(column, Qt.Orientation.Horizontal) or "")
+        table.setColumnWidth(column, max(width, metrics.horizontalAdvance(title) + HEADER_MARGIN))
+
+
 class PreKeysView(QWidget):
     def __init__(self, vm: PreKeysViewModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -66,6 +81,8 @@ class PreKeysView(QWidget):
         form.addRow(self.tr("Fingerprint"), self.fingerprint)
         form.addRow(self.tr("Created"), self.created)
         form.addRow(self.tr("Signature"), self.signature)
+        self.pending = status_label(self.tr("Publication"))
+        form.addRow(self.tr("On the node"), self.pending)
         layout.addLayout(form)
         actions = QHBoxLayout()
         self.rotate_button = button(
@@ -80,8 +97,7 @@ class PreKeysView(QWidget):
         layout.addLayout(actions)
         self.table = make_table(self.tr("Private pre-key history"))
         self.table.setModel(vm.model)
-        self.table.setColumnWidth(0, 170)
-        self.table.setColumnWidth(1, 300)
+        set_column_widths(self.table, (170, 300, 90))
         layout.addWidget(self.table, 1)
         self.secret = CopyField(self.tr("Private key"))
         self.secret.setVisible(False)
@@ -89,7 +105,9 @@ class PreKeysView(QWidget):
         self.secret_note.setVisible(False)
         layout.addWidget(self.secret_note)
         layout.addWidget(self.secret)
-        vm.context.operations.register_trigger(self.rotate_button)
+        vm.context.operations.register_trigger(
+            self.rotate_button, needs_node=True, needs_account=True
+        )
         vm.changed.connect(self.refresh)
         vm.revealed_changed.connect(self._show_secret)
         self.refresh()
@@ -97,18 +115,21 @@ class PreKeysView(QWidget):
     def refresh(self) -> None:
         current = self.vm.current()
         has = current is not None
-        self.rotate_button.setEnabled(has and not self.vm.context.operations.busy)
+        self.rotate_button.setEnabled(self.vm.context.operations.can_start(self.rotate_button))
         self.reveal_button.setEnabled(has)
         if current is None:
             self.current_key.set_text("")
             self.fingerprint.setText(self.tr("Connect a wallet to see its pre-keys."))
             self.created.clear()
             set_status(self.signature, "", "neutral")
+            set_status(self.pending, "", "neutral")
             return
         self.current_key.set_text(current["public_key"])
         self.fingerprint.setText(current["fingerprint"])
         self.created.setText(current["created"])
         set_status(self.signature, current["signature"], current["signature_status"])
+        pending = self.vm.pending()
+        set_status(self.pending, pending or self.tr("published"), "bad" if pending else "ok")
 
     @async_slot()
     async def _rotate(self) -> None:

@@ -9,6 +9,7 @@ from app.companion.qt import (
     QGroupBox,
     QHBoxLayout,
     QRadioButton,
+    QSpinBox,
     QVBoxLayout,
     QWidget,
     async_slot,
@@ -63,6 +64,15 @@ class SettingsView(QWidget):
         self.kept = note("", self.tr("Where keys are kept"))
         form.addRow(self.remember)
         form.addRow(self.kept)
+        self.auto_lock = QSpinBox()
+        self.auto_lock.setAccessibleName(self.tr("Lock after idle minutes"))
+        self.auto_lock.setRange(0, 24 * 60)
+        self.auto_lock.setSuffix(self.tr(" min"))
+        self.auto_lock.setSpecialValueText(self.tr("never"))
+        self.auto_lock.setToolTip(
+            self.tr("Drop the decrypted keys from memory after this long without use.")
+        )
+        form.addRow(self.tr("Lock when idle for"), self.auto_lock)
         form.addRow(
             note(
                 self.tr(
@@ -84,6 +94,7 @@ class SettingsView(QWidget):
         layout.addStretch(1)
         vm.context.operations.register_trigger(self.apply_button)
         vm.node_status.connect(self._on_status)
+        vm.context.settings_changed.connect(self._sync_project_id)
         self.load()
 
     def load(self) -> None:
@@ -93,9 +104,20 @@ class SettingsView(QWidget):
         self.node_url.setText(url)
         self.node_url.setEnabled(bool(url))
         self.relay_url.setText(self.vm.relay_url)
+        self.auto_lock.setValue(self.vm.auto_lock_minutes)
         self.project_id.setText(self.vm.project_id)
-        self.remember.setChecked(self.vm.remember_keys)
-        self.kept.setText(self.tr("Private keys are kept: {0}").format(self.vm.keys_kept))
+        problem = self.vm.keyring_problem
+        self.remember.setEnabled(not problem)
+        self.remember.setChecked(self.vm.remember_keys and not problem)
+        self.remember.setToolTip(self.tr("Not available: {0}").format(problem) if problem else "")
+        kept = self.tr("Private keys are kept: {0}").format(self.vm.keys_kept)
+        if problem:
+            kept += "\n" + self.tr("Remembering is not available: {0}.").format(problem)
+        self.kept.setText(kept)
+
+    def _sync_project_id(self) -> None:
+        """The project id may also be entered on the WalletConnect tab."""
+        self.project_id.setText(self.vm.project_id)
 
     def _on_status(self, state: str, text: str) -> None:
         status = {"online": "ok", "offline": "bad"}.get(state, "neutral")
@@ -113,5 +135,6 @@ class SettingsView(QWidget):
             relay_url=self.relay_url.text(),
             project_id=self.project_id.text(),
             remember=self.remember.isChecked(),
+            auto_lock_minutes=self.auto_lock.value(),
         )
         self.load()

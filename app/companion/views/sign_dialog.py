@@ -14,7 +14,9 @@ from app.companion.qt import (
     QDialog,
     QFormLayout,
     QHBoxLayout,
+    QInputDialog,
     QLabel,
+    QLineEdit,
     QObject,
     QProgressBar,
     Qt,
@@ -24,7 +26,29 @@ from app.companion.qt import (
 )
 from app.companion.signing import SignerKind
 from app.companion.views.common import CopyField, button, heading, note, text_box
+from app.keyengine.errors import KeyEngineError
+from app.keyengine.fingerprints import key_bytes_fingerprint
 from app.keyengine.texts import SignaturePurpose, SignatureRequest
+
+
+def _payload_fingerprint(request: SignatureRequest) -> str:
+    """The identity key's fingerprint (the one every screen shows) for a Create Identity
+    request, whose payload is the key's protobuf bytes; "" for other requests."""
+    if request.purpose is not SignaturePurpose.CREATE_IDENTITY:
+        return ""
+    try:
+        return key_bytes_fingerprint(request.payload)
+    except KeyEngineError:
+        return ""
+
+
+def prompt_title(request: SignatureRequest) -> str:
+    """What the signature does, in the prompt's title (and the activity log)."""
+    if request.purpose is SignaturePurpose.CREATE_IDENTITY:
+        return "Create your XMTP identity"
+    if request.stores:
+        return "Protect and store your keys"
+    return "Unlock your keys"
 
 
 class SignDialog(QDialog):
@@ -43,7 +67,7 @@ class SignDialog(QDialog):
         self.setObjectName("signDialog")
         self.setWindowModality(Qt.WindowModality.WindowModal)
         create = request.purpose is SignaturePurpose.CREATE_IDENTITY
-        title = self.tr("Create your XMTP identity") if create else self.tr("Unlock your XMTP keys")
+        title = self.tr(prompt_title(request))
         self.setWindowTitle(title)
         self.setAccessibleName(title)
         layout = QVBoxLayout(self)
@@ -76,6 +100,11 @@ class SignDialog(QDialog):
         )
         self.key_field.set_text(request.payload.hex())
         form.addRow(self.tr("Identity key") if create else self.tr("Random value"), self.key_field)
+        self.fingerprint = QLabel(_payload_fingerprint(request))
+        self.fingerprint.setObjectName("keyFingerprint")
+        self.fingerprint.setAccessibleName(self.tr("Identity key fingerprint"))
+        if create:
+            form.addRow(self.tr("Fingerprint"), self.fingerprint)
         layout.addLayout(form)
         layout.addWidget(QLabel(self.tr("Exact text to be signed:")))
         self.text_box = text_box(self.tr("Exact text to be signed"))
@@ -137,11 +166,16 @@ class DialogPrompter(QObject):
 
     shown = Signal(object)
     """The ``SignDialog`` just opened (tests and screenshots use it)."""
+    password_asked = Signal(object)
+    """The keystore password dialog just opened (tests count them)."""
 
     def __init__(self, parent_widget: QWidget | None = None) -> None:
         super().__init__()
         self.parent_widget = parent_widget
         self.current: SignDialog | None = None
+        self.announced: SignatureRequest | None = None
+        """The request the engine announced last; a signer sees only the text, so the
+        prompt takes the announced request (which knows whether it stores keys) when equal."""
 
     def _open(
         self,
@@ -150,6 +184,8 @@ class DialogPrompter(QObject):
         kind: SignerKind,
         on_finished: Callable[[int], None],
     ) -> SignDialog:
+        if self.announced == request:
+            request = self.announced
         dialog = SignDialog(request, address, kind, self.parent_widget)
         self.current = dialog
         dialog.destroyed.connect(lambda _=None: self._forget(dialog))
@@ -175,6 +211,34 @@ class DialogPrompter(QObject):
         finally:
             if self.current is dialog:
                 self.current = None
+            _dispose(dialog)
+
+    async def ask_password(self, address: str, path: str) -> str | None:
+        """The keystore password, asked only when a signature really needs the wallet
+        (``None`` when the person cancels).  ``password_asked`` announces the dialog."""
+        dialog = QInputDialog(self.parent_widget)
+        dialog.setObjectName("passwordDialog")
+        dialog.setWindowTitle(self.tr("Your wallet is needed"))
+        dialog.setLabelText(
+            self.tr("This needs a signature of {0}. Keystore password for {1}:").format(
+                address, path
+            )
+        )
+        dialog.setTextEchoMode(QLineEdit.EchoMode.Password)
+        dialog.setWindowModality(Qt.WindowModality.WindowModal)
+        future: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
+
+        def finished(result: int) -> None:
+            if not future.done():
+                accepted = result == QDialog.DialogCode.Accepted.value
+                future.set_result(dialog.textValue() if accepted else None)
+
+        dialog.finished.connect(finished)
+        dialog.open()
+        self.password_asked.emit(dialog)
+        try:
+            return await future
+        finally:
             _dispose(dialog)
 
     def waiting(self, request: SignatureRequest, address: str, kind: SignerKind) -> _Waiting:
