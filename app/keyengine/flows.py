@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import enum
 import time
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -36,19 +35,15 @@ from app.keyengine.errors import (
     WrongWallet,
 )
 from app.keyengine.invite_log import (
-    MAX_INVITATION_BYTES,
-    open_invite_envelope,
-    skipped_summary,
-)
-from app.keyengine.invite_log import (
     ReceivedInvite as ReceivedInvite,  # re-exported: what ``invites`` reports
 )
+from app.keyengine.invite_log import read_invites
 from app.keyengine.journal import Journal
-from app.keyengine.network import ASCENDING, Envelope, QuerySpec, TokenSource, XmtpClient
+from app.keyengine.network import Envelope, QuerySpec, TokenSource, XmtpClient
 from app.keyengine.prekeys import merge_bundles, rotate_pre_key
 from app.keyengine.recipes import decrypt_bundle, encrypt_bundle, generate_identity
 from app.keyengine.texts import SignatureRequest
-from app.keyengine.topics import contact_topic, invite_topic, private_store_topic
+from app.keyengine.topics import contact_topic, private_store_topic
 from app.keyengine.vault import DamagedKeyringEntry, Vault
 from app.keyengine.verdicts import LookupResult
 from app.keyengine.wallets.base import WalletSigner
@@ -358,35 +353,17 @@ class KeyFlows:
     async def invites(self, bundle: PrivateKeyBundleV1) -> InviteReport:
         """Every invitation to or from this identity, each opened with the pre-key it names.
 
-        Only envelopes not read by an earlier run are fetched (``InviteLog``, oldest first, in
-        bounded pages); junk is skipped as cheaply as possible (too large: unparsed; not for
-        this identity: before any key agreement) and reported as one counted line.
+        Only what no earlier run read is fetched, junk is skipped cheaply and reported as one
+        counted line (``invite_log.read_invites``).
         """
-        store = self.vault.invite_logs
-        invite_log = store.load(bundle)
-        skipped: Counter[str] = Counter()
-        spec = QuerySpec(
-            invite_topic(bundle.wallet_address),
-            start_ns=invite_log.read_until_ns,
-            limit=100,
-            direction=ASCENDING,
-            max_message_bytes=MAX_INVITATION_BYTES,
+        invites, errors = await read_invites(
+            self.client,
+            self.vault.invite_logs,
+            bundle,
+            self._clock(),
+            lambda problem: self._emit(FlowEvent(EventKind.WARNING, problem)),
         )
-        now_ns = self._clock()
-        try:
-            async for envelope in self.client.iter_query(spec):
-                if not invite_log.is_new(envelope.timestamp_ns, envelope.message):
-                    continue
-                invite = open_invite_envelope(bundle, envelope, skipped)
-                if invite is not None:
-                    invite_log.remember(invite)
-                invite_log.mark_read(envelope.timestamp_ns, envelope.message, now_ns)
-        finally:
-            problem = store.save(invite_log)
-            if problem is not None:
-                self._emit(FlowEvent(EventKind.WARNING, problem))
-        invites = sorted(invite_log.invites, key=lambda i: i.created_ns, reverse=True)
-        return InviteReport(tuple(invites), skipped_summary(skipped))
+        return InviteReport(invites, errors)
 
     # -- backup ----------------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ import hashlib
 import json
 import logging
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -28,7 +29,9 @@ from app.keyengine.bundles import PrivateKeyBundleV1
 from app.keyengine.errors import KeyEngineError
 from app.keyengine.files import read_regular_file, write_private_file
 from app.keyengine.invitations import SealedInvitation, open_invitation
+from app.keyengine.network import ASCENDING, QuerySpec, XmtpClient
 from app.keyengine.node_answers import Envelope
+from app.keyengine.topics import invite_topic
 
 log = logging.getLogger(__name__)
 
@@ -211,3 +214,43 @@ def skipped_summary(skipped: Counter[str]) -> tuple[str, ...]:
     reasons = "; ".join(f"{count:,} {reason}" for reason, count in skipped.most_common(3))
     more = "; …" if len(skipped) > 3 else ""
     return (f"skipped {total:,} unreadable {noun} ({reasons}{more})",)
+
+
+async def read_invites(
+    client: XmtpClient,
+    store: InviteLogStore,
+    bundle: PrivateKeyBundleV1,
+    now_ns: int,
+    warn: Callable[[str], None],
+) -> tuple[tuple[ReceivedInvite, ...], tuple[str, ...]]:
+    """Every invitation to or from ``bundle``'s identity (newest first) and one counted line
+    for the junk skipped.
+
+    Only envelopes not read by an earlier run are fetched (oldest first, in bounded pages);
+    junk is skipped as cheaply as possible (too large: unparsed; not for this identity: before
+    any key agreement).  What was read is saved even when the node fails midway; a log that
+    cannot be saved is reported through ``warn``.
+    """
+    invite_log = store.load(bundle)
+    skipped: Counter[str] = Counter()
+    spec = QuerySpec(
+        invite_topic(bundle.wallet_address),
+        start_ns=invite_log.read_until_ns,
+        limit=100,
+        direction=ASCENDING,
+        max_message_bytes=MAX_INVITATION_BYTES,
+    )
+    try:
+        async for envelope in client.iter_query(spec):
+            if not invite_log.is_new(envelope.timestamp_ns, envelope.message):
+                continue
+            invite = open_invite_envelope(bundle, envelope, skipped)
+            if invite is not None:
+                invite_log.remember(invite)
+            invite_log.mark_read(envelope.timestamp_ns, envelope.message, now_ns)
+    finally:
+        problem = store.save(invite_log)
+        if problem is not None:
+            warn(problem)
+    invites = sorted(invite_log.invites, key=lambda i: i.created_ns, reverse=True)
+    return tuple(invites), skipped_summary(skipped)
