@@ -165,7 +165,6 @@ class Storage(ABC):
         """Store ``envelopes`` atomically; return how many were new."""
         return len(self.insert_new(envelopes))
 
-    @abstractmethod
     def query(
         self,
         topics: Sequence[str],
@@ -181,6 +180,24 @@ class Storage(ABC):
         The returned cursor is set only when the page is full (``limit`` rows): a shorter page
         is the last one.  A cursor continues strictly after the (timestamp, digest) it names.
         """
+        if limit < 1:
+            raise ValueError("limit must be at least 1")
+        unique_topics = list(dict.fromkeys(topics))
+        if not unique_topics:
+            return [], None
+        return self._query_page(unique_topics, start_ns, end_ns, limit, direction, cursor)
+
+    @abstractmethod
+    def _query_page(
+        self,
+        topics: list[str],
+        start_ns: int,
+        end_ns: int,
+        limit: int,
+        direction: Direction,
+        cursor: PageCursor | None,
+    ) -> tuple[list[Envelope], PageCursor | None]:
+        """``query`` for at least one topic, each once, and a positive ``limit``."""
 
     @abstractmethod
     def scan(self, after: ScanKey | None, limit: int) -> list[Envelope]:

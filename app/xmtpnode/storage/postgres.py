@@ -174,20 +174,16 @@ class PostgresStorage(Storage):
                 )
         return results
 
-    def query(
+    def _query_page(
         self,
-        topics: Sequence[str],
+        topics: list[str],
         start_ns: int,
         end_ns: int,
         limit: int,
         direction: Direction,
         cursor: PageCursor | None,
     ) -> tuple[list[Envelope], PageCursor | None]:
-        if limit < 1:
-            raise ValueError("limit must be at least 1")
-        unique_topics = [t.encode("utf-8") for t in dict.fromkeys(topics)]
-        if not unique_topics:
-            return [], None
+        unique_topics = [t.encode("utf-8") for t in topics]
         where: list[sql.Composable] = []
         params: list[object] = []
         if len(unique_topics) == 1:

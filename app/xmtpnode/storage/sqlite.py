@@ -162,21 +162,16 @@ class SqliteStorage(Storage):
                 results.append(relayed(envelopes, keep, stored))
         return results
 
-    def query(
+    def _query_page(
         self,
-        topics: Sequence[str],
+        topics: list[str],
         start_ns: int,
         end_ns: int,
         limit: int,
         direction: Direction,
         cursor: PageCursor | None,
     ) -> tuple[list[Envelope], PageCursor | None]:
-        if limit < 1:
-            raise ValueError("limit must be at least 1")
-        unique_topics = list(dict.fromkeys(topics))
-        if not unique_topics:
-            return [], None
-        topic_sql, topic_params = _topic_filter(unique_topics)
+        topic_sql, topic_params = _topic_filter(topics)
         where = [topic_sql]
         params: list[object] = list(topic_params)
         if start_ns:
