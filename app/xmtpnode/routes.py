@@ -75,7 +75,13 @@ def _envelope_proto(envelope: Envelope) -> api.Envelope:
 
 def _query_response(plan: rules.QueryPlan, storage: Storage) -> api.QueryResponse:
     envelopes, cursor = storage.query(
-        plan.topics, plan.start_ns, plan.end_ns, plan.limit, plan.direction, plan.cursor
+        plan.topics,
+        plan.start_ns,
+        plan.end_ns,
+        plan.limit,
+        plan.direction,
+        plan.cursor,
+        max_message_bytes=rules.query_ceiling(plan.topics),
     )
     response = api.QueryResponse(envelopes=[_envelope_proto(e) for e in envelopes])
     response.paging_info.limit = plan.limit

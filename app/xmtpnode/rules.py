@@ -21,6 +21,11 @@ from app.xmtpnode.tokens import VALIDATED_TOKENS
 
 MAX_TOPIC_BYTES: Final = 300
 MAX_MESSAGE_BYTES: Final = 1_048_214
+MAX_INVITE_BYTES: Final = 64 * 1024
+"""Largest envelope an invite topic takes or serves.  A sealed invitation is a few hundred
+bytes; anyone may write to anyone's invite topic, so without this ceiling a spammer's 1 MB
+envelopes cost every reader of that topic a megabyte each (the client skips them unread, at
+the same 64 KiB)."""
 MAX_PAGE_SIZE: Final = 100
 MAX_BATCH_REQUESTS: Final = 50
 # Default ceilings on topics per request (configurable through ``limits.NodeLimits``).
@@ -88,6 +93,9 @@ def check_envelope(envelope: api.Envelope, wallet: str) -> Envelope:
         log.info("refused publish by %s: topic of %d bytes", wallet, len(topic.encode()))
         raise invalid_argument("topic length too big")
     if len(envelope.message) > MAX_MESSAGE_BYTES:
+        log.info("refused publish by %s to %s: %d bytes", wallet, topic, len(envelope.message))
+        raise invalid_argument("message too big")
+    if len(envelope.message) > MAX_INVITE_BYTES and topic_category(topic) == "invite":
         log.info("refused publish by %s to %s: %d bytes", wallet, topic, len(envelope.message))
         raise invalid_argument("message too big")
     owner = topic_owner(topic)
@@ -158,3 +166,11 @@ def plan_batch(
     if max_topics and sum(len(r.content_topics) for r in requests) > max_topics:
         raise invalid_argument(f"cannot exceed {max_topics} content topics per batch")
     return [plan_query(request, max_topics) for request in requests]
+
+
+def query_ceiling(topics: Sequence[str]) -> int | None:
+    """The largest envelope a query serves: ``MAX_INVITE_BYTES`` for invite topics (larger ones
+    were stored before the ceiling, or by another node sharing the database), else none."""
+    if topics and all(topic_category(topic) == "invite" for topic in topics):
+        return MAX_INVITE_BYTES
+    return None

@@ -1,10 +1,11 @@
-"""Invitation spam: 20,300 junk envelopes on a real node's invite topic cost the client little,
-are reported in one counted line, and the next run reads only what is new.
+"""Invitation spam: 20,300 junk envelopes on a real node's invite topic are skipped in under
+2 s, reported in one counted line, and the next run reads only what is new.
 
 The node runs in its own process over a SQLite file filled beforehand through the node's own
 storage (20,000 small junk envelopes, 1,000 of them real invitations sealed to someone else,
-plus 300 of about 1 MB).  The client's CPU time is measured in this process, so what the node
-spends producing 400 MB of JSON is not counted against the client.
+plus 300 of about 1 MB, as an older node would have kept them).  The node refuses to publish,
+and does not serve, invite-topic envelopes over 64 KiB; the client skips such envelopes unread
+when a node does send them (``test_client_pages.py``).
 """
 
 from __future__ import annotations
@@ -43,10 +44,8 @@ SMALL_JUNK = 20_000
 SEALED_TO_A_STRANGER = 1_000
 BIG_JUNK = 300
 BIG_BYTES = 1_048_000  # just under the node's 1,048,214-byte message ceiling
-CLIENT_CPU_BOUND_S = 3.0
-"""Measured 1.7–2.0 s on a shared 2-core machine, about 1.4 s of it only receiving the 400 MB
-of JSON the node sends for the 300 large envelopes (never decoded); the 20,000 small ones take
-about 0.4 s.  The wall time is the node's, producing that JSON (node quotas bound it)."""
+SKIP_BOUND_S = 2.0
+"""The issue's ceiling for reading and skipping the 20,300 (wall time, node included)."""
 
 
 def _junk(topic: str, base_ns: int) -> list[StoredEnvelope]:
@@ -121,13 +120,11 @@ async def test_junk_is_skipped_cheaply_and_the_next_run_reads_only_new(
     report, wall, cpu = await _timed(lambda: flows.invites(me.bundle))
     assert report.invites == ()
     [line] = report.errors
-    assert line.startswith("skipped 20,300 unreadable invitations (")
-    assert "300 larger than 64 KiB" in line
-    assert counting.envelopes == SMALL_JUNK + BIG_JUNK
+    assert line.startswith("skipped 20,000 unreadable invitations (")
+    assert counting.envelopes == SMALL_JUNK  # the node never serves the 300 large ones
     assert counting.key_agreements == 0  # junk never reaches the 3-DH
-    print(f"20,300 junk invitations: client CPU {cpu:.2f} s, wall {wall:.1f} s")
-    assert cpu < CLIENT_CPU_BOUND_S, f"client CPU {cpu:.2f} s"
-    assert wall < 120
+    print(f"20,300 junk invitations: client CPU {cpu:.2f} s, wall {wall:.2f} s")
+    assert wall < SKIP_BOUND_S, f"{wall:.2f} s to skip the junk"
 
     peer = await generate_identity(PEER)
     created = time.time_ns() // 1_000_000 * 1_000_000

@@ -13,7 +13,8 @@ import pytest
 from app.keyengine.authn import create_auth_token
 from app.keyengine.bundles import PrivateKeyBundleV1
 from app.keyengine.proto import message_api_pb2 as api
-from app.keyengine.topics import contact_topic, private_store_topic
+from app.keyengine.topics import contact_topic, invite_topic, private_store_topic
+from app.xmtpnode.storage import Envelope
 from tests.support.message_api import b64, envelope_json, page_order, post, publish, query, stored
 from tests.support.node import RunningNode
 
@@ -531,3 +532,29 @@ async def test_unknown_routes_and_methods_answer_grpc_json(
     async with http.get(node.url + "/message/v1/query") as response:
         assert response.status == 405
         assert (await response.json())["code"] == 12
+
+
+# --- invite topics --------------------------------------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_invite_topics_take_and_serve_only_invitation_sized_envelopes(
+    node: RunningNode, http: aiohttp.ClientSession, alice: PrivateKeyBundleV1, alice_token: str
+) -> None:
+    """Anyone may write to anyone's invite topic: over 64 KiB is refused there (other topics
+    keep the 1 MB ceiling), and large envelopes stored earlier are left out of its pages
+    while the pages stay full of the others."""
+    topic = invite_topic(alice.wallet_address)
+    big = b"\0" * (64 * 1024 + 1)
+    refused = await publish(http, node.url, alice_token, envelope_json(topic, T0, big))
+    assert refused.status == 400 and refused.json["message"] == "message too big"
+    accepted = await publish(http, node.url, alice_token, envelope_json(CONVERSATION, T0, big))
+    assert accepted.status == 200
+
+    earlier = [Envelope(topic, T0 + i, big if i % 2 else b"small %d" % i) for i in range(6)]
+    node.server.storage.insert(earlier)
+    page = await query(http, node.url, {"contentTopics": [topic], "pagingInfo": {"limit": 2}})
+    assert [e["message"] for e in page["envelopes"]] == [b64(b"small 4"), b64(b"small 2")]
+    assert page["pagingInfo"]["cursor"] is not None
+    assert len(await stored(http, node.url, topic)) == 3
+    assert len(await stored(http, node.url, CONVERSATION)) == 1

@@ -173,19 +173,24 @@ class Storage(ABC):
         limit: int,
         direction: Direction,
         cursor: PageCursor | None,
+        *,
+        max_message_bytes: int | None = None,
     ) -> tuple[list[Envelope], PageCursor | None]:
         """One page of envelopes on any of ``topics`` ordered by (timestamp, digest).
 
         ``start_ns``/``end_ns`` are inclusive bounds on the timestamp, 0 meaning unbounded.
         The returned cursor is set only when the page is full (``limit`` rows): a shorter page
         is the last one.  A cursor continues strictly after the (timestamp, digest) it names.
+        ``max_message_bytes`` leaves out larger envelopes (pages stay full of the others).
         """
         if limit < 1:
             raise ValueError("limit must be at least 1")
         unique_topics = list(dict.fromkeys(topics))
         if not unique_topics:
             return [], None
-        return self._query_page(unique_topics, start_ns, end_ns, limit, direction, cursor)
+        return self._query_page(
+            unique_topics, start_ns, end_ns, limit, direction, cursor, max_message_bytes
+        )
 
     @abstractmethod
     def _query_page(
@@ -196,6 +201,7 @@ class Storage(ABC):
         limit: int,
         direction: Direction,
         cursor: PageCursor | None,
+        max_message_bytes: int | None,
     ) -> tuple[list[Envelope], PageCursor | None]:
         """``query`` for at least one topic, each once, and a positive ``limit``."""
 

@@ -182,6 +182,7 @@ class PostgresStorage(Storage):
         limit: int,
         direction: Direction,
         cursor: PageCursor | None,
+        max_message_bytes: int | None,
     ) -> tuple[list[Envelope], PageCursor | None]:
         unique_topics = [t.encode("utf-8") for t in topics]
         where: list[sql.Composable] = []
@@ -198,6 +199,9 @@ class PostgresStorage(Storage):
         if end_ns:
             where.append(sql.SQL("timestamp_ns <= %s"))
             params.append(clamp(end_ns))
+        if max_message_bytes is not None:
+            where.append(sql.SQL("octet_length(message) <= %s"))
+            params.append(max_message_bytes)
         ascending = direction is Direction.ASCENDING
         if cursor is not None:
             op = ">" if ascending else "<"

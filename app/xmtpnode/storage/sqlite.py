@@ -170,6 +170,7 @@ class SqliteStorage(Storage):
         limit: int,
         direction: Direction,
         cursor: PageCursor | None,
+        max_message_bytes: int | None,
     ) -> tuple[list[Envelope], PageCursor | None]:
         topic_sql, topic_params = _topic_filter(topics)
         where = [topic_sql]
@@ -180,6 +181,9 @@ class SqliteStorage(Storage):
         if end_ns:
             where.append("timestamp_ns <= ?")
             params.append(clamp(end_ns))
+        if max_message_bytes is not None:
+            where.append("length(message) <= ?")
+            params.append(max_message_bytes)
         ascending = direction is Direction.ASCENDING
         if cursor is not None:
             op = ">" if ascending else "<"
