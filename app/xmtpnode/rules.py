@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from app.keyengine.errors import KeyEngineError, TokenExpired
+from app.keyengine.invite_log import MAX_INVITATION_BYTES
 from app.keyengine.proto import message_api_pb2 as api
 from app.keyengine.topics import PREFIX, topic_category
 from app.xmtpnode.errors import invalid_argument, permission_denied, unauthenticated
@@ -21,11 +22,11 @@ from app.xmtpnode.tokens import VALIDATED_TOKENS
 
 MAX_TOPIC_BYTES: Final = 300
 MAX_MESSAGE_BYTES: Final = 1_048_214
-MAX_INVITE_BYTES: Final = 64 * 1024
-"""Largest envelope an invite topic takes or serves.  A sealed invitation is a few hundred
-bytes; anyone may write to anyone's invite topic, so without this ceiling a spammer's 1 MB
-envelopes cost every reader of that topic a megabyte each (the client skips them unread, at
-the same 64 KiB)."""
+MAX_INVITE_BYTES: Final = MAX_INVITATION_BYTES
+"""Largest envelope an invite topic takes or serves: the size past which the client skips an
+invitation unread.  A sealed invitation is a few hundred bytes; anyone may write to anyone's
+invite topic, so without this ceiling a spammer's 1 MB envelopes cost every reader a megabyte
+each."""
 MAX_PAGE_SIZE: Final = 100
 MAX_BATCH_REQUESTS: Final = 50
 # Default ceilings on topics per request (configurable through ``limits.NodeLimits``).
