@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import os
 import signal
@@ -114,6 +115,10 @@ def run_node(
         return runner.run(serving)
 
 
+_GC_YOUNG_ALLOCATIONS: Final = 10_000
+"""Net allocations between young collections (CPython's default: 700)."""
+
+
 def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
     """uvloop where installed (Linux, macOS), else asyncio's own loop.  Measured on the
     development machine, uvloop cut the node's CPU time per publish by a quarter to a third."""
@@ -164,6 +169,12 @@ async def _serve_until_signal(
         except OSError as exc:
             log.error("cannot listen on %s:%s: %s", host, port, exc)
             return 1
+        # Everything alive now (modules, descriptors, the app) lives as long as the process:
+        # out of the collector's sight, a full collection walks only what requests created.
+        # Requests' objects die by reference counting; collecting every 700 allocations
+        # mostly re-walked the ones still in flight (3% of a publish's instructions).
+        gc.freeze()
+        gc.set_threshold(_GC_YOUNG_ALLOCATIONS, 50, 100)
         print(f"listening on {url}", flush=True)
         log.info("storing envelopes in %s", describe(db_path))
         log.info("limits: %s", node.parts.limits)

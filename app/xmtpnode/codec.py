@@ -9,15 +9,18 @@ string timestamps and the standard base64 (see the spec, §8).
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any, Final, TypeVar
 
+import orjson
 from google.protobuf import json_format
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import DecodeError, Message
 
+from app.keyengine.proto import message_api_pb2 as api
+from app.xmtpnode import shapes
 from app.xmtpnode.errors import invalid_argument
+from app.xmtpnode.shapes import EnvelopeFields
 
 PROTOBUF_CONTENT_TYPE: Final = "application/x-protobuf"
 JSON_CONTENT_TYPE: Final = "application/json"
@@ -36,25 +39,73 @@ def decode_request(body: bytes, content_type: str, message_type: type[M]) -> M:
     An empty body is an empty request, as with grpc-gateway (which ignores io.EOF).  Unknown
     JSON fields are ignored, like grpc-gateway's default ``DiscardUnknown``.
     """
-    message = message_type()
     if is_protobuf(content_type):
+        return _from_protobuf(body, message_type)
+    value = _json_object(body)
+    return message_type() if value is None else _from_json(value, message_type)
+
+
+def decode_publish(body: bytes, content_type: str) -> list[EnvelopeFields]:
+    """The envelopes of a PublishRequest body.  InvalidArgument (400) if it is malformed.
+
+    Every publish passes here: the common JSON shape is read by ``shapes``, anything else by
+    ``json_format`` (the same answer, only slower).
+    """
+    if is_protobuf(content_type):
+        request = _from_protobuf(body, api.PublishRequest)
+    else:
+        value = _json_object(body)
+        if value is None:
+            return []
+        fast = shapes.publish_fields(value)
+        if fast is not None:
+            return fast
+        request = _from_json(value, api.PublishRequest)
+    return [(e.content_topic, e.timestamp_ns, e.message) for e in request.envelopes]
+
+
+def decode_query(body: bytes, content_type: str) -> api.QueryRequest:
+    """A QueryRequest body (the common JSON shape read by ``shapes``).  InvalidArgument."""
+    if is_protobuf(content_type):
+        return _from_protobuf(body, api.QueryRequest)
+    value = _json_object(body)
+    if value is None:
+        return api.QueryRequest()
+    return shapes.query_request(value) or _from_json(value, api.QueryRequest)
+
+
+def _from_protobuf(body: bytes, message_type: type[M]) -> M:
+    message = message_type()
+    try:
+        message.ParseFromString(body)
+    except DecodeError as exc:
+        raise invalid_argument(f"malformed protobuf request: {exc}") from None
+    return message
+
+
+def _json_object(body: bytes) -> dict[str, Any] | None:
+    """The JSON object of a body; None for an empty body.  InvalidArgument otherwise.
+
+    orjson, not the json module: four times faster on a publish, and as strict (it refuses
+    what grpc-gateway refuses, integers beyond 64 bits and nesting past 1,024 among them).
+    """
+    if not body.strip():
+        return None
+    try:
+        value = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
         try:
-            message.ParseFromString(body)
-        except DecodeError as exc:
-            raise invalid_argument(f"malformed protobuf request: {exc}") from None
-        return message
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError:
-        raise invalid_argument("request body is not UTF-8 JSON") from None
-    if not text.strip():
-        return message
-    try:
-        value = json.loads(text)
-    except (ValueError, RecursionError) as exc:  # incl. integers over Python's 4,300 digits
+            body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise invalid_argument("request body is not UTF-8 JSON") from None
         raise invalid_argument(f"malformed JSON request: {_short(exc)}") from None
     if not isinstance(value, dict):
         raise invalid_argument("JSON request body must be an object")
+    return value
+
+
+def _from_json(value: dict[str, Any], message_type: type[M]) -> M:
+    message = message_type()
     _check_base64(value, message.DESCRIPTOR)
     try:
         json_format.ParseDict(value, message, ignore_unknown_fields=True)
@@ -92,15 +143,6 @@ def _check_base64(value: object, descriptor: Any) -> None:  # a (upb or Python) 
                 _check_base64(element, field.message_type)
 
 
-def to_json(message: Message) -> dict[str, Any]:
-    """protojson of ``message`` with unpopulated fields, lowerCamelCase names."""
-    return json_format.MessageToDict(
-        message,
-        preserving_proto_field_name=False,
-        always_print_fields_with_no_presence=True,
-    )
-
-
-def dumps(value: object) -> str:
-    """Compact JSON text (grpc-gateway emits no insignificant whitespace)."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+def dumps(value: object) -> bytes:
+    """Compact UTF-8 JSON (grpc-gateway emits no insignificant whitespace)."""
+    return orjson.dumps(value)

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import enum
-from collections import OrderedDict
 from typing import Any, Final
 
 from aiohttp import web
@@ -88,8 +87,9 @@ class GuardedHandler(RequestHandler):
         error = ApiError(code, "malformed HTTP request" if status < 500 else "internal error")
         response = web.Response(
             status=400 if status < 500 else 500,
-            text=codec.dumps(error.body()),
+            body=codec.dumps(error.body()),
             content_type=codec.JSON_CONTENT_TYPE,
+            charset="utf-8",
         )
         allowed = self.guard.cors.allow_origin(request.headers.get("Origin"))
         if allowed is not None:
@@ -114,8 +114,8 @@ class ConnectionGuard:
         self.cors = cors or CorsPolicy()
         self._open: dict[GuardedHandler, None] = {}
         self._per_address: dict[str, int] = {}
-        self._evictable: OrderedDict[GuardedHandler, None] = OrderedDict()
-        self._evictable_by_address: dict[str, OrderedDict[GuardedHandler, None]] = {}
+        # Connections without a request in progress, longest waiting first (dicts keep order).
+        self._evictable: dict[GuardedHandler, None] = {}
         self._sweeper: asyncio.TimerHandle | None = None
 
     def __len__(self) -> int:
@@ -179,26 +179,24 @@ class ConnectionGuard:
     # --- internals ------------------------------------------------------------------------
 
     def _set(self, handler: GuardedHandler, state: _State, timeout_s: float) -> None:
-        self._unmark(handler)
+        # Every request passes here twice: plain dict operations only.
+        evictable = self._evictable
+        evictable.pop(handler, None)
         handler.state = state
         handler.deadline = asyncio.get_running_loop().time() + timeout_s
-        self._evictable[handler] = None
-        self._evictable_by_address.setdefault(handler.peer_address, OrderedDict())[handler] = None
+        evictable[handler] = None
 
     def _unmark(self, handler: GuardedHandler) -> None:
         self._evictable.pop(handler, None)
-        mine = self._evictable_by_address.get(handler.peer_address)
-        if mine is not None:
-            mine.pop(handler, None)
-            if not mine:
-                del self._evictable_by_address[handler.peer_address]
 
     def _evict_oldest(self, address: str | None) -> bool:
-        """Close the longest-waiting connection without a request in progress, if any."""
-        pool = self._evictable if address is None else self._evictable_by_address.get(address)
-        if not pool:
+        """Close the longest-waiting connection without a request in progress, if any (of
+        ``address`` when given: a scan, but only when a cap is reached)."""
+        victim = next(
+            (h for h in self._evictable if address is None or h.peer_address == address), None
+        )
+        if victim is None:
             return False
-        victim = next(iter(pool))
         self._drop(victim, "evicted_idle")
         return True
 
@@ -231,11 +229,3 @@ class ConnectionGuard:
             refusals_log.info("closed %d connections past their deadline", len(expired))
         if self._open:
             self._ensure_sweeper()
-
-
-def guard_of(request: web.Request) -> tuple[ConnectionGuard, GuardedHandler] | None:
-    """The guard and connection of a request served through ``GuardedHandler``."""
-    protocol = request.protocol
-    if isinstance(protocol, GuardedHandler):
-        return protocol.guard, protocol
-    return None

@@ -78,29 +78,32 @@ class StorageDispatcher:
         await self._relay.start()
 
     async def publish(self, envelopes: Sequence[Envelope]) -> None:
-        """Commit one publish (grouped with concurrent ones); return once it is relayed."""
-        relay, tag = await self.commit(envelopes)
-        if self._relay is not None:
-            await self._relay.committed(relay, tag)
+        """Commit one publish (grouped with concurrent ones); return once it is relayed.
 
-    async def commit(self, envelopes: Sequence[Envelope]) -> tuple[list[Envelope], str]:
-        """Store the kept ``envelopes`` of one publish; return what it relays (``commit``)
-        and the tag of the commit that announced it."""
+        One coroutine, errors mapped inline: this is every publish's path.
+        """
         if self._closed:
             raise _shutting_down()
         if not self.storage.shared and not any(self._keep(e) for e in envelopes):
-            return list(envelopes), ""  # nothing to store, and no other process to tell
-        if not self.group_commit:
+            relay, tag = list(envelopes), ""  # nothing to store, and no other process to tell
+        elif not self.group_commit:
             tag = self._next_tag()
-            return await self._run(self._writer, self._commit_one, envelopes, tag), tag
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[_Committed] = loop.create_future()
-        self._pending.append((envelopes, future))
-        if self._flusher is None:
-            self._flusher = loop.create_task(self._flush())
-        with self._api_errors():
-            # Shielded: a handler cancelled mid-publish does not cancel its share of the group.
-            return await asyncio.shield(future)
+            relay = await self._run(self._writer, self._commit_one, envelopes, tag)
+        else:
+            loop = asyncio.get_running_loop()
+            future: asyncio.Future[_Committed] = loop.create_future()
+            self._pending.append((envelopes, future))
+            if self._flusher is None:
+                self._flusher = loop.create_task(self._flush())
+            try:
+                # A handler cancelled here cancels only its future: its envelopes stay in the
+                # pending list or the group already taken, and are committed with the others
+                # (``_flush`` skips futures that are done).
+                relay, tag = await future
+            except StorageError as failure:
+                raise self._api_error(failure) from None
+        if self._relay is not None:
+            await self._relay.committed(relay, tag)
 
     def _next_tag(self) -> str:
         return "" if self._relay is None else self._relay.next_tag()
@@ -186,20 +189,22 @@ class StorageDispatcher:
 
     @contextlib.contextmanager
     def _api_errors(self) -> Iterator[None]:
-        """Storage failures as gRPC statuses: closed or unreachable → UNAVAILABLE (503),
-        anything else → INTERNAL (500); each failure counted in ``errors``."""
         try:
             yield
-        except StorageClosed:
-            raise _shutting_down() from None
-        except StorageUnavailable as exc:
-            self._failed()
-            log.warning("storage unavailable: %s", exc)
-            raise ApiError(GrpcCode.UNAVAILABLE, "storage unavailable") from None
-        except StorageError:
-            self._failed()
-            log.exception("storage failure")
-            raise ApiError(GrpcCode.INTERNAL, "storage failure") from None
+        except StorageError as failure:
+            raise self._api_error(failure) from None
+
+    def _api_error(self, failure: StorageError) -> ApiError:
+        """A storage failure as a gRPC status: closed or unreachable → UNAVAILABLE (503),
+        anything else → INTERNAL (500); each failure but a closed store counted."""
+        if isinstance(failure, StorageClosed):
+            return _shutting_down()
+        self._failed()
+        if isinstance(failure, StorageUnavailable):
+            log.warning("storage unavailable: %s", failure)
+            return ApiError(GrpcCode.UNAVAILABLE, "storage unavailable")
+        log.error("storage failure", exc_info=failure)
+        return ApiError(GrpcCode.INTERNAL, "storage failure")
 
     def _failed(self) -> None:
         self.errors += 1

@@ -72,6 +72,15 @@ class TokenBuckets:
         return len(self._buckets)
 
 
+class _Expired(Exception):
+    """A lane ticket that waited ``max_wait_s`` without being admitted."""
+
+
+def _expire(ticket: asyncio.Future[None]) -> None:
+    if not ticket.done():
+        ticket.set_exception(_Expired())
+
+
 class _Turn:
     """The context manager of ``FairLane.turn`` (a class: cheaper than a generator)."""
 
@@ -120,21 +129,27 @@ class FairLane:
             raise LimitExceeded(
                 f"{self.name}_pending", f"too many {self.name} requests waiting; retry later"
             )
-        ticket: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        ticket: asyncio.Future[None] = loop.create_future()
         queue.append(ticket)
+        # One timer handle, not wait_for + shield (three futures and a task per waiter): this
+        # is every publish's path whenever more than ``concurrency`` are in flight.
+        timer = loop.call_later(self.max_wait_s, _expire, ticket) if self.max_wait_s else None
         try:
-            await asyncio.wait_for(asyncio.shield(ticket), self.max_wait_s or None)
+            await ticket
         except BaseException as exc:
-            if ticket.done() and not ticket.cancelled():
+            if ticket.done() and not ticket.cancelled() and ticket.exception() is None:
                 self._release()  # admitted just as we gave up: pass the place on
             else:
-                ticket.cancel()
                 self._forget(key, ticket)
-            if isinstance(exc, TimeoutError):
+            if isinstance(exc, _Expired):
                 raise LimitExceeded(
                     f"{self.name}_wait", f"the node is busy ({self.name}); retry later"
                 ) from None
             raise
+        finally:
+            if timer is not None:
+                timer.cancel()
         # Admitted: the releaser handed its place over, ``active`` already counts us.
 
     def _forget(self, key: Hashable, ticket: asyncio.Future[None]) -> None:

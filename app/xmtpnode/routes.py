@@ -8,13 +8,15 @@ the store in separate fair lanes.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Final
 
 from aiohttp import web
 from google.protobuf.message import Message
 
 from app.keyengine.proto import message_api_pb2 as api
-from app.xmtpnode import codec, ops, rules, streams
+from app.xmtpnode import codec, ops, rules, shapes, streams
 from app.xmtpnode.context import (
     BROKER_KEY,
     CLOCK_KEY,
@@ -25,17 +27,32 @@ from app.xmtpnode.context import (
 )
 from app.xmtpnode.errors import ApiError, GrpcCode, invalid_argument
 from app.xmtpnode.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
-from app.xmtpnode.storage import Envelope, Storage
+from app.xmtpnode.storage import Envelope, PageCursor, Storage
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def add_routes(app: web.Application) -> None:
-    app.router.add_post("/message/v1/publish", publish)
-    app.router.add_post("/message/v1/query", query)
-    app.router.add_post("/message/v1/batch-query", batch_query)
-    app.router.add_post("/message/v1/subscribe", subscribe)
-    app.router.add_post("/message/v1/subscribe-all", subscribe_all)
-    app.router.add_get("/healthz", healthz)
-    app.router.add_get("/metrics", metrics)
+ROUTES: Final = {
+    "/message/v1/publish": frozenset({"POST"}),
+    "/message/v1/query": frozenset({"POST"}),
+    "/message/v1/batch-query": frozenset({"POST"}),
+    "/message/v1/subscribe": frozenset({"POST"}),
+    "/message/v1/subscribe-all": frozenset({"POST"}),
+    "/healthz": frozenset({"GET", "HEAD"}),
+    "/metrics": frozenset({"GET", "HEAD"}),
+}
+"""Path → methods, for a 405 naming the allowed ones (``server``'s catch-all route)."""
+
+
+def add_routes(app: web.Application, wrap: Callable[[Handler], Handler]) -> None:
+    """The routes, each handler passed through ``wrap`` (the server's per-request front)."""
+    app.router.add_post("/message/v1/publish", wrap(publish))
+    app.router.add_post("/message/v1/query", wrap(query))
+    app.router.add_post("/message/v1/batch-query", wrap(batch_query))
+    app.router.add_post("/message/v1/subscribe", wrap(subscribe))
+    app.router.add_post("/message/v1/subscribe-all", wrap(subscribe_all))
+    app.router.add_get("/healthz", wrap(healthz))
+    app.router.add_get("/metrics", wrap(metrics))
 
 
 # --- plumbing -----------------------------------------------------------------------------
@@ -43,6 +60,8 @@ def add_routes(app: web.Application) -> None:
 
 async def _read_body(request: web.Request) -> bytes:
     """The request body; one that does not arrive within ``body_timeout_s`` is refused (408)."""
+    if request.content.is_eof():  # all of it arrived with the head: nothing to wait for
+        return await request.read()
     timeout = request.app[PARTS_KEY].limits.body_timeout_s or None
     try:
         async with asyncio.timeout(timeout):
@@ -58,22 +77,49 @@ async def _read_request(request: web.Request, message_type: type[codec.M]) -> co
     return codec.decode_request(body, request.content_type, message_type)
 
 
-def _reply(request: web.Request, message: Message, json_body: dict[str, Any]) -> web.Response:
-    """Answer in the request's encoding: protobuf for protobuf, else protojson."""
+def _reply(
+    request: web.Request, to_proto: Callable[[], Message], to_json: Callable[[], object]
+) -> web.Response:
+    """Answer in the request's encoding: protobuf for protobuf, else protojson (each built
+    only when it is the one sent)."""
     if codec.is_protobuf(request.content_type):
         return web.Response(
-            body=message.SerializeToString(), content_type=codec.PROTOBUF_CONTENT_TYPE
+            body=to_proto().SerializeToString(), content_type=codec.PROTOBUF_CONTENT_TYPE
         )
-    return web.Response(text=codec.dumps(json_body), content_type=codec.JSON_CONTENT_TYPE)
-
-
-def _envelope_proto(envelope: Envelope) -> api.Envelope:
-    return api.Envelope(
-        content_topic=envelope.topic, timestamp_ns=envelope.timestamp_ns, message=envelope.message
+    return web.Response(
+        body=codec.dumps(to_json()), content_type=codec.JSON_CONTENT_TYPE, charset="utf-8"
     )
 
 
-def _query_response(plan: rules.QueryPlan, storage: Storage) -> api.QueryResponse:
+@dataclass(frozen=True, slots=True)
+class _Page:
+    """One page of a query's answer."""
+
+    plan: rules.QueryPlan
+    envelopes: list[Envelope]
+    cursor: PageCursor | None
+
+    def proto(self) -> api.QueryResponse:
+        response = api.QueryResponse(
+            envelopes=[
+                api.Envelope(content_topic=e.topic, timestamp_ns=e.timestamp_ns, message=e.message)
+                for e in self.envelopes
+            ]
+        )
+        response.paging_info.limit = self.plan.limit
+        response.paging_info.direction = self.plan.direction_proto
+        if self.cursor is not None:
+            response.paging_info.cursor.index.digest = self.cursor.digest
+            response.paging_info.cursor.index.sender_time_ns = self.cursor.sender_time_ns
+        return response
+
+    def json(self) -> dict[str, Any]:
+        return shapes.query_response_json(
+            self.envelopes, self.cursor, self.plan.limit, self.plan.direction_proto
+        )
+
+
+def _query_page(plan: rules.QueryPlan, storage: Storage) -> _Page:
     envelopes, cursor = storage.query(
         plan.topics,
         plan.start_ns,
@@ -83,25 +129,7 @@ def _query_response(plan: rules.QueryPlan, storage: Storage) -> api.QueryRespons
         plan.cursor,
         max_message_bytes=rules.query_ceiling(plan.topics),
     )
-    response = api.QueryResponse(envelopes=[_envelope_proto(e) for e in envelopes])
-    response.paging_info.limit = plan.limit
-    response.paging_info.direction = plan.direction_proto
-    if cursor is not None:
-        response.paging_info.cursor.index.digest = cursor.digest
-        response.paging_info.cursor.index.sender_time_ns = cursor.sender_time_ns
-    return response
-
-
-def _query_response_json(response: api.QueryResponse) -> dict[str, Any]:
-    """protojson plus ``"cursor": null`` on the last page, as grpc-gateway's EmitUnpopulated."""
-    body = codec.to_json(response)
-    paging = body["pagingInfo"]
-    body["pagingInfo"] = {
-        "limit": paging["limit"],
-        "cursor": paging.get("cursor"),
-        "direction": paging["direction"],
-    }
-    return body
+    return _Page(plan, envelopes, cursor)
 
 
 # --- message API ----------------------------------------------------------------------------
@@ -114,12 +142,12 @@ async def publish(request: web.Request) -> web.Response:
     wallet = rules.authenticate(request.headers.get("Authorization"), request.app[CLOCK_KEY]())
     body = await _read_body(request)
     async with admission.publish_lane.turn(wallet):
-        message = codec.decode_request(body, request.content_type, api.PublishRequest)
-        envelopes = rules.check_publish(message, wallet)
+        fields = codec.decode_publish(body, request.content_type)
+        envelopes = rules.check_publish(fields, wallet)
         admission.admit_publish(wallet, envelopes)
         if envelopes:
             await request.app[DISPATCHER_KEY].publish(envelopes)
-    return _reply(request, api.PublishResponse(), {})
+    return _reply(request, api.PublishResponse, dict)
 
 
 async def query(request: web.Request) -> web.Response:
@@ -131,11 +159,10 @@ async def query(request: web.Request) -> web.Response:
     body = await _read_body(request)
     storage = request.app[STORAGE_KEY]
     async with parts.admission.query_lane.turn(address):
-        message = codec.decode_request(body, request.content_type, api.QueryRequest)
+        message = codec.decode_query(body, request.content_type)
         plan = rules.plan_query(message, parts.limits.topics_per_query)
-        response = await in_storage_thread(request, lambda: _query_response(plan, storage))
-        json_body = _query_response_json(response)
-    return _reply(request, response, json_body)
+        page = await in_storage_thread(request, lambda: _query_page(plan, storage))
+    return _reply(request, page.proto, page.json)
 
 
 async def batch_query(request: web.Request) -> web.Response:
@@ -146,11 +173,14 @@ async def batch_query(request: web.Request) -> web.Response:
     async with parts.admission.query_lane.turn(address):
         batch = codec.decode_request(body, request.content_type, api.BatchQueryRequest)
         plans = rules.plan_batch(batch.requests, parts.limits.topics_per_batch)
-        responses = await in_storage_thread(
-            request, lambda: [_query_response(plan, storage) for plan in plans]
+        pages = await in_storage_thread(
+            request, lambda: [_query_page(plan, storage) for plan in plans]
         )
-        json_body = {"responses": [_query_response_json(r) for r in responses]}
-    return _reply(request, api.BatchQueryResponse(responses=responses), json_body)
+    return _reply(
+        request,
+        lambda: api.BatchQueryResponse(responses=[page.proto() for page in pages]),
+        lambda: {"responses": [page.json() for page in pages]},
+    )
 
 
 async def subscribe(request: web.Request) -> web.StreamResponse:
@@ -173,7 +203,7 @@ async def subscribe_all(request: web.Request) -> web.StreamResponse:
 
 async def _stream(request: web.Request, topics: list[str] | None) -> web.StreamResponse:
     parts = request.app[PARTS_KEY]
-    return await streams.stream(request, topics, request.app[BROKER_KEY], parts.budget)
+    return await streams.stream(request, topics, request.app[BROKER_KEY], parts.budget, parts.cors)
 
 
 # --- operations -------------------------------------------------------------------------------

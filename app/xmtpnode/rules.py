@@ -17,6 +17,7 @@ from app.keyengine.invite_log import MAX_INVITATION_BYTES
 from app.keyengine.proto import message_api_pb2 as api
 from app.keyengine.topics import PREFIX, topic_category
 from app.xmtpnode.errors import invalid_argument, permission_denied, unauthenticated
+from app.xmtpnode.shapes import EnvelopeFields
 from app.xmtpnode.storage import MAX_SQLITE_INTEGER, Direction, Envelope, PageCursor
 from app.xmtpnode.tokens import VALIDATED_TOKENS
 
@@ -40,6 +41,8 @@ log = logging.getLogger(__name__)
 OWNED_CATEGORIES: Final = frozenset({"privatestore", "contact"})
 # Conversation traffic that is relayed to subscribers but never stored.
 EPHEMERAL_CATEGORIES: Final = frozenset({"mE", "dmE"})
+# ``topic_category(t) in EPHEMERAL_CATEGORIES`` as one prefix test (every publish asks, twice).
+_EPHEMERAL_PREFIXES: Final = tuple(f"{PREFIX}{category}-" for category in EPHEMERAL_CATEGORIES)
 
 
 def authenticate(authorization: str | None, now_ns: int) -> str:
@@ -71,46 +74,45 @@ def topic_owner(topic: str) -> str | None:
     """
     if not topic.startswith(PREFIX):
         return None
-    segment = topic[len(PREFIX) :].split("/", 1)[0]
-    category = topic_category(topic)
-    if category is None:
-        return "" if segment in OWNED_CATEGORIES else None
+    segment = topic[len(PREFIX) :].partition("/")[0]
+    category, dash, owner = segment.partition("-")
     if category not in OWNED_CATEGORIES:
         return None
-    return segment.partition("-")[2]
+    return owner if dash else ""
 
 
 def is_ephemeral(topic: str) -> bool:
-    return topic_category(topic) in EPHEMERAL_CATEGORIES
+    return topic.startswith(_EPHEMERAL_PREFIXES)
 
 
-def check_envelope(envelope: api.Envelope, wallet: str) -> Envelope:
+def check_envelope(topic: str, timestamp_ns: int, message: bytes, wallet: str) -> Envelope:
     """Validate one envelope of a publish by ``wallet``; return it in storage form."""
-    topic = envelope.content_topic
     if not topic:
         raise invalid_argument("content topic is required")
     # The reference node's texts, which SDKs and their tests match on; details go to the log.
-    if len(topic.encode("utf-8")) > MAX_TOPIC_BYTES:
-        log.info("refused publish by %s: topic of %d bytes", wallet, len(topic.encode()))
+    topic_bytes = len(topic) if topic.isascii() else len(topic.encode("utf-8"))
+    if topic_bytes > MAX_TOPIC_BYTES:
+        log.info("refused publish by %s: topic of %d bytes", wallet, topic_bytes)
         raise invalid_argument("topic length too big")
-    if len(envelope.message) > MAX_MESSAGE_BYTES:
-        log.info("refused publish by %s to %s: %d bytes", wallet, topic, len(envelope.message))
+    if len(message) > MAX_MESSAGE_BYTES:
+        log.info("refused publish by %s to %s: %d bytes", wallet, topic, len(message))
         raise invalid_argument("message too big")
-    if len(envelope.message) > MAX_INVITE_BYTES and topic_category(topic) == "invite":
-        log.info("refused publish by %s to %s: %d bytes", wallet, topic, len(envelope.message))
+    category = topic_category(topic)
+    if len(message) > MAX_INVITE_BYTES and category == "invite":
+        log.info("refused publish by %s to %s: %d bytes", wallet, topic, len(message))
         raise invalid_argument("message too big")
     owner = topic_owner(topic)
     if owner is not None and owner != wallet:
         log.info("refused publish by %s to restricted topic %s", wallet, topic)
         raise permission_denied("publishing to restricted topic")
-    if envelope.timestamp_ns > MAX_SQLITE_INTEGER:
+    if timestamp_ns > MAX_SQLITE_INTEGER:
         raise invalid_argument("timestamp_ns is out of range")
-    return Envelope(topic, envelope.timestamp_ns, envelope.message)
+    return Envelope(topic, timestamp_ns, message)
 
 
-def check_publish(request: api.PublishRequest, wallet: str) -> list[Envelope]:
+def check_publish(envelopes: Sequence[EnvelopeFields], wallet: str) -> list[Envelope]:
     """Validate every envelope before any is stored: a publish is all-or-nothing."""
-    return [check_envelope(envelope, wallet) for envelope in request.envelopes]
+    return [check_envelope(*fields, wallet) for fields in envelopes]
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,7 +30,7 @@ from aiohttp import web
 
 from app.xmtpnode import codec, ops, routes, rules, streams
 from app.xmtpnode.admission import Admission
-from app.xmtpnode.connections import ConnectionGuard, GuardedHandler, guard_of
+from app.xmtpnode.connections import ConnectionGuard, GuardedHandler
 from app.xmtpnode.context import (
     BROKER_KEY,
     CLOCK_KEY,
@@ -83,10 +83,7 @@ def create_app(
     """
     fitted = (limits or NodeLimits()).fitted_to_descriptors()
     metrics = NodeMetrics()
-    app = web.Application(
-        client_max_size=MAX_REQUEST_BYTES,
-        middlewares=[_front_middleware, _error_middleware],
-    )
+    app = web.Application(client_max_size=MAX_REQUEST_BYTES)
     app[STORAGE_KEY] = storage
     app[BROKER_KEY] = Broker()
     app[DISPATCHER_KEY] = StorageDispatcher(
@@ -104,8 +101,9 @@ def create_app(
         cors=policy,
         guard=ConnectionGuard(fitted, metrics, trusted_proxies, policy),
     )
-    routes.add_routes(app)
-    app.on_response_prepare.append(_decorate_response)
+    parts = app[PARTS_KEY]
+    routes.add_routes(app, lambda handler: _front(parts, handler))
+    app.router.add_route("*", "/{path:.*}", _front(parts, _unrouted))
     app.on_startup.append(_start_listening)
     app.on_shutdown.append(_close_streams)
     app.on_cleanup.append(_stop_storage_threads)
@@ -118,10 +116,6 @@ def _is_durable(envelope: Envelope) -> bool:
 
 async def _start_listening(app: web.Application) -> None:
     await app[DISPATCHER_KEY].start(app[BROKER_KEY])
-
-
-async def _decorate_response(request: web.Request, response: web.StreamResponse) -> None:
-    request.app[PARTS_KEY].cors.decorate(request, response)
 
 
 async def _close_streams(app: web.Application) -> None:
@@ -150,60 +144,76 @@ _HTTP_TO_GRPC: Final = {
 def _error_response(error: ApiError) -> web.Response:
     response = web.Response(
         status=error.http_status,
-        text=codec.dumps(error.body()),
+        body=codec.dumps(error.body()),
         content_type=codec.JSON_CONTENT_TYPE,
+        charset="utf-8",
     )
     if error.code is GrpcCode.DEADLINE_EXCEEDED:
         response.force_close()  # the rest of the body is not worth waiting for
     return response
 
 
-@web.middleware
-async def _front_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Around every request: connection state for the guard, CORS preflights, metrics.
+def _front(parts: NodeParts, handler: Handler) -> Handler:
+    """``handler`` with what every route needs around it: connection state for the guard,
+    failures as grpc-gateway's error JSON, metrics, CORS headers.
 
-    (One middleware rather than three: each layer costs every request a few microseconds.)
+    A wrapper applied when the routes are added, not aiohttp middlewares and a prepare
+    signal: those layers cost every request more than the rest of a publish does.
     """
-    parts = request.app[PARTS_KEY]
-    found = guard_of(request)
-    if found is not None:
-        found[0].request_started(found[1])
-    started = time.perf_counter()
-    try:
-        if ops.is_preflight(request):
-            response: web.StreamResponse = parts.cors.preflight()
-        else:
-            response = await handler(request)
-        timed = request.path in _TIMED_ROUTES
-        parts.metrics.answered(
-            request.path, response.status, time.perf_counter() - started if timed else None
-        )
-        return response
-    finally:
-        if found is not None:
-            found[0].request_finished(found[1])
+    metrics, cors = parts.metrics, parts.cors
+
+    async def answer(request: web.Request) -> web.StreamResponse:
+        protocol = request.protocol
+        guarded = protocol if isinstance(protocol, GuardedHandler) else None
+        if guarded is not None:
+            guarded.guard.request_started(guarded)
+        started = time.perf_counter()
+        try:
+            try:
+                response = await handler(request)
+            except Exception as exc:
+                response = _failure_response(request, exc)
+            if not response.prepared:  # streams add theirs before they start
+                cors.decorate(request, response)
+            path = request.path
+            timed = time.perf_counter() - started if path in _TIMED_ROUTES else None
+            metrics.answered(path, response.status, timed)
+            return response
+        finally:
+            if guarded is not None:
+                guarded.guard.request_finished(guarded)
+
+    return answer
 
 
-@web.middleware
-async def _error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Every failure becomes grpc-gateway's ``{"code", "message", "details": []}`` JSON."""
-    try:
-        return await handler(request)
-    except LimitExceeded as refusal:
-        request.app[PARTS_KEY].metrics.refused(refusal.limit)
-        refusals_log.warning("refused a request from %s: %s", request.remote, refusal.limit)
-        return _error_response(refusal)
-    except ApiError as error:
-        return _error_response(error)
-    except web.HTTPException as exc:
-        if exc.status < 400:
-            raise
-        code = _HTTP_TO_GRPC.get(exc.status, GrpcCode.INTERNAL)
-        status = 405 if exc.status == 405 else None
-        return _error_response(ApiError(code, exc.reason, http_status=status))
-    except Exception:
-        log.exception("internal error handling %s", request.path)
-        return _error_response(ApiError(GrpcCode.INTERNAL, "internal error"))
+async def _unrouted(request: web.Request) -> web.StreamResponse:
+    """Any other path or method: CORS preflights answered, the rest 405 or 404."""
+    if ops.is_preflight(request):
+        return request.app[PARTS_KEY].cors.preflight()
+    allowed = routes.ROUTES.get(request.path)
+    if allowed is not None:
+        raise web.HTTPMethodNotAllowed(request.method, sorted(allowed))
+    raise web.HTTPNotFound()
+
+
+def _failure_response(request: web.Request, failure: Exception) -> web.StreamResponse:
+    """Every failure becomes grpc-gateway's ``{"code", "message", "details": []}`` JSON;
+    redirects and other non-error HTTP exceptions are raised on."""
+    match failure:
+        case LimitExceeded() as refusal:
+            request.app[PARTS_KEY].metrics.refused(refusal.limit)
+            refusals_log.warning("refused a request from %s: %s", request.remote, refusal.limit)
+            return _error_response(refusal)
+        case ApiError() as error:
+            return _error_response(error)
+        case web.HTTPException() as exc if exc.status >= 400:
+            code = _HTTP_TO_GRPC.get(exc.status, GrpcCode.INTERNAL)
+            status = 405 if exc.status == 405 else None
+            return _error_response(ApiError(code, exc.reason, http_status=status))
+        case web.HTTPException():
+            raise failure
+    log.error("internal error handling %s", request.path, exc_info=failure)
+    return _error_response(ApiError(GrpcCode.INTERNAL, "internal error"))
 
 
 # --- running ------------------------------------------------------------------------------

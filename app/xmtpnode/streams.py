@@ -18,10 +18,10 @@ from typing import Final
 
 from aiohttp import web
 
-from app.keyengine.proto import message_api_pb2 as api
-from app.xmtpnode import codec
+from app.xmtpnode import codec, shapes
 from app.xmtpnode.logs import refusals_log
 from app.xmtpnode.metrics import NodeMetrics
+from app.xmtpnode.ops import CorsPolicy
 from app.xmtpnode.pubsub import Broker, Subscription
 from app.xmtpnode.storage import Envelope
 
@@ -120,10 +120,7 @@ class StreamBudget:
 
 
 def _line(envelope: Envelope) -> bytes:
-    proto = api.Envelope(
-        content_topic=envelope.topic, timestamp_ns=envelope.timestamp_ns, message=envelope.message
-    )
-    return (codec.dumps({"result": codec.to_json(proto)}) + "\n").encode("utf-8")
+    return codec.dumps({"result": shapes.envelope_json(envelope)}) + b"\n"
 
 
 async def stream(
@@ -131,6 +128,7 @@ async def stream(
     topics: list[str] | None,
     broker: Broker,
     budget: StreamBudget,
+    cors: CorsPolicy,
 ) -> web.StreamResponse:
     """Stream envelopes as NDJSON until the client leaves, falls behind, or the node stops.
 
@@ -150,6 +148,7 @@ async def stream(
     response = web.StreamResponse(headers={"Content-Type": codec.JSON_CONTENT_TYPE})
     budget.metrics.open_streams.inc()
     try:
+        cors.decorate(request, response)
         await response.prepare(request)
         while (envelope := await outbox.take()) is not None:
             await response.write(_line(envelope))
