@@ -59,9 +59,7 @@ _publishes = st.one_of(
     st.fixed_dictionaries({"envelopes": st.lists(_envelopes, max_size=3)}),
     _maybe({"envelopes": st.one_of(st.lists(_envelopes, max_size=2), st.none(), st.integers())}),
 )
-_cursors = _maybe(
-    {"index": _maybe({"digest": _base64, "senderTimeNs": _uint64_like}) | st.none()}
-)
+_cursors = _maybe({"index": _maybe({"digest": _base64, "senderTimeNs": _uint64_like}) | st.none()})
 _paging = _maybe(
     {
         "limit": st.one_of(st.integers(min_value=-1, max_value=2**32 + 1), st.just("10")),
