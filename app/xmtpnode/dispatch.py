@@ -84,7 +84,7 @@ class StorageDispatcher:
         """
         if self._closed:
             raise _shutting_down()
-        if not self.storage.shared and not any(self._keep(e) for e in envelopes):
+        if not self.storage.shared and not any([self._keep(e) for e in envelopes]):
             relay, tag = list(envelopes), ""  # nothing to store, and no other process to tell
         elif not self.group_commit:
             tag = self._next_tag()
@@ -157,7 +157,7 @@ class StorageDispatcher:
     def _take_group(self) -> list[tuple[Sequence[Envelope], asyncio.Future[_Committed]]]:
         count, size = 0, 0
         for envelopes, _ in self._pending:
-            size += sum(len(e.message) for e in envelopes)
+            size += sum([len(e.message) for e in envelopes])
             if count and (count >= MAX_GROUP_PUBLISHES or size > MAX_GROUP_BYTES):
                 break
             count += 1

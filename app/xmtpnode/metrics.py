@@ -7,17 +7,22 @@ sets (route, status code, limit name); never a wallet, topic or address.
 
 from __future__ import annotations
 
-from typing import Any, Final
+import bisect
+import itertools
+from collections.abc import Iterator
+from typing import Final
 
 from prometheus_client import (
     CollectorRegistry,
     Counter,
     Gauge,
-    Histogram,
+    Metric,
     disable_created_metrics,
     generate_latest,
 )
+from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.registry import Collector
 
 disable_created_metrics()  # type: ignore[no-untyped-call]  # the ``*_created`` series double the output and say little here
 
@@ -41,19 +46,8 @@ class NodeMetrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
-        self.requests = Counter(
-            "xmtpnode_requests",
-            "HTTP requests answered, by route and status code.",
-            ["route", "code"],
-            registry=self.registry,
-        )
-        self.latency = Histogram(
-            "xmtpnode_request_duration_seconds",
-            "Time to answer publish, query and batch-query requests.",
-            ["route"],
-            buckets=_LATENCY_BUCKETS,
-            registry=self.registry,
-        )
+        self._answers = _AnswerTally()
+        self.registry.register(self._answers)
         self.open_streams = Gauge(
             "xmtpnode_open_streams", "Subscriptions currently streaming.", registry=self.registry
         )
@@ -75,22 +69,9 @@ class NodeMetrics:
             registry=self.registry,
         )
 
-        self._request_children: dict[tuple[str, int], Any] = {}
-        self._latency_children: dict[str, Any] = {}
-
     def answered(self, path: str, status: int, seconds: float | None) -> None:
         """Count one answer (and its latency, when given) under its route."""
-        route = self.route_label(path)
-        child = self._request_children.get((route, status))
-        if child is None:
-            child = self.requests.labels(route=route, code=str(status))
-            self._request_children[(route, status)] = child
-        child.inc()
-        if seconds is not None:
-            timer = self._latency_children.get(route)
-            if timer is None:
-                timer = self._latency_children[route] = self.latency.labels(route=route)
-            timer.observe(seconds)
+        self._answers.add(self.route_label(path), status, seconds)
 
     def route_label(self, path: str) -> str:
         """The route for a label: known routes as they are, anything else ``other``."""
@@ -101,3 +82,49 @@ class NodeMetrics:
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class _AnswerTally(Collector):
+    """Requests by route and code, and latencies by route, as plain counts.
+
+    Every request is counted; prometheus-client's Counter and Histogram take a lock and walk
+    the buckets in Python on each one (3 % of a publish).  The tally is kept on the event loop
+    (the only writer) and turned into metric families when ``/metrics`` is read.
+    """
+
+    def __init__(self) -> None:
+        self._answers: dict[tuple[str, int], int] = {}
+        # route → (count per bucket, not cumulative; +Inf last), sum of seconds
+        self._latency: dict[str, tuple[list[int], list[float]]] = {}
+
+    def add(self, route: str, status: int, seconds: float | None) -> None:
+        key = (route, status)
+        self._answers[key] = self._answers.get(key, 0) + 1
+        if seconds is None:
+            return
+        timed = self._latency.get(route)
+        if timed is None:
+            timed = self._latency[route] = ([0] * (len(_LATENCY_BUCKETS) + 1), [0.0])
+        timed[0][bisect.bisect_left(_LATENCY_BUCKETS, seconds)] += 1
+        timed[1][0] += seconds
+
+    def collect(self) -> Iterator[Metric]:
+        requests = CounterMetricFamily(
+            "xmtpnode_requests",
+            "HTTP requests answered, by route and status code.",
+            labels=["route", "code"],
+        )
+        for (route, status), count in sorted(self._answers.items()):
+            requests.add_metric([route, str(status)], count)
+        yield requests
+        latency = HistogramMetricFamily(
+            "xmtpnode_request_duration_seconds",
+            "Time to answer publish, query and batch-query requests.",
+            labels=["route"],
+        )
+        bounds = [*(str(bound) for bound in _LATENCY_BUCKETS), "+Inf"]
+        for route, (counts, total) in sorted(self._latency.items()):
+            latency.add_metric(
+                [route], list(zip(bounds, itertools.accumulate(counts), strict=True)), total[0]
+            )
+        yield latency

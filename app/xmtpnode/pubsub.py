@@ -71,6 +71,8 @@ class Broker:
         subscription.close()
 
     def publish(self, envelopes: Sequence[Envelope]) -> None:
+        if not self._subscriptions:
+            return
         for subscription in list(self._subscriptions):
             for envelope in envelopes:
                 if subscription.wants(envelope):

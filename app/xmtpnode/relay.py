@@ -13,10 +13,11 @@ import asyncio
 import itertools
 import logging
 import secrets
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from typing import Final
 
 from app.xmtpnode.pubsub import Broker
+from app.xmtpnode.ready import READY
 from app.xmtpnode.storage import Envelope, Listener, Storage
 
 log = logging.getLogger(__name__)
@@ -60,12 +61,15 @@ class Relay:
             self.storage.listen, announce, lambda: len(self.broker) > 0, lost
         )
 
-    async def committed(self, relay: Sequence[Envelope], tag: str) -> None:
-        """A publish committed under ``tag`` relaying ``relay``: delivered here when this
-        returns."""
+    def committed(self, relay: Sequence[Envelope], tag: str) -> Awaitable[None]:
+        """A publish committed under ``tag`` relaying ``relay``: delivered here once awaited
+        (at once with a store of one process: no coroutine on every publish's path)."""
         if not self.storage.shared:
             self.broker.publish(relay)
-            return
+            return READY
+        return self._announced_back(relay, tag)
+
+    async def _announced_back(self, relay: Sequence[Envelope], tag: str) -> None:
         if not relay or self._deaf:
             return  # nothing was announced, or nothing can be heard (streams were ended)
         if tag in self._early:  # kept: the other publishes of the same group look too

@@ -72,13 +72,19 @@ def topic_owner(topic: str) -> str | None:
     ``rest`` is the owner.  A bare ``privatestore``/``contact`` segment belongs to the
     impossible owner ``""`` so that nobody may write it.
     """
+    return _classify(topic)[1]
+
+
+def _classify(topic: str) -> tuple[str | None, str | None]:
+    """(``topic_category(topic)``, ``topic_owner(topic)``) from one parse of the topic."""
     if not topic.startswith(PREFIX):
-        return None
+        return None, None
     segment = topic[len(PREFIX) :].partition("/")[0]
-    category, dash, owner = segment.partition("-")
-    if category not in OWNED_CATEGORIES:
-        return None
-    return owner if dash else ""
+    category, dash, rest = segment.partition("-")
+    owned = category in OWNED_CATEGORIES
+    if not dash:
+        return None, ("" if owned else None)
+    return category, (rest if owned else None)
 
 
 def is_ephemeral(topic: str) -> bool:
@@ -97,11 +103,10 @@ def check_envelope(topic: str, timestamp_ns: int, message: bytes, wallet: str) -
     if len(message) > MAX_MESSAGE_BYTES:
         log.info("refused publish by %s to %s: %d bytes", wallet, topic, len(message))
         raise invalid_argument("message too big")
-    category = topic_category(topic)
+    category, owner = _classify(topic)
     if len(message) > MAX_INVITE_BYTES and category == "invite":
         log.info("refused publish by %s to %s: %d bytes", wallet, topic, len(message))
         raise invalid_argument("message too big")
-    owner = topic_owner(topic)
     if owner is not None and owner != wallet:
         log.info("refused publish by %s to restricted topic %s", wallet, topic)
         raise permission_denied("publishing to restricted topic")

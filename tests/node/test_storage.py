@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -55,6 +56,26 @@ def test_sqlite_schema_wal_and_index(tmp_path: Path) -> None:
             ("/t",),
         ).fetchall()
         assert "USING INDEX" in plan[0][3] and "TEMP B-TREE" not in str(plan)
+
+
+def test_sqlite_checkpoints_off_the_commit_path(tmp_path: Path) -> None:
+    """Commits never checkpoint (that fsync stalled every publish waiting on the commit); the
+    checkpoint thread copies committed pages into the database file, and stops on close."""
+    path = tmp_path / "s.sqlite3"
+    with SqliteStorage(path) as storage:
+        conn = storage.raw_connection()
+        assert conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+        size_before = path.stat().st_size
+        big = [[Envelope(A, n, bytes(4000))] for n in range(2000)]  # ~2,000 pages of WAL
+        storage.commit(big)
+        assert path.stat().st_size == size_before  # nothing copied by the commit itself
+        deadline = time.monotonic() + 10
+        while path.stat().st_size < size_before + 4_000_000 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert path.stat().st_size >= size_before + 4_000_000
+    assert not [t for t in threading.enumerate() if t.name == "xmtpnode-checkpoint"]
+    with SqliteStorage(path) as storage:
+        assert storage.count() == 2000
 
 
 def test_postgres_query_plan_uses_the_unique_index(postgres_server: PostgresServer) -> None:

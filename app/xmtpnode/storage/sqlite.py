@@ -33,6 +33,7 @@ from app.xmtpnode.storage.base import (
     clamp,
     relayed,
 )
+from app.xmtpnode.storage.checkpoints import Checkpointer
 from app.xmtpnode.storage.migrations import SQLITE_STEPS
 
 # Up to this many topics are bound as individual parameters (SQLite allows 32766); longer
@@ -86,10 +87,13 @@ class SqliteStorage(Storage):
             raise StorageError(f"cannot open {self.path}: {exc}") from exc
         self._conn: sqlite3.Connection | None = conn
         self._lock = threading.Lock()
+        self._checkpointer: Checkpointer | None = None
         try:
             self._setup(conn)
             if self.path != ":memory:":
                 tighten_database_files(Path(self.path))
+                conn.execute("PRAGMA wal_autocheckpoint = 0")  # ``checkpoints`` does them
+                self._checkpointer = Checkpointer(self.path)
         except sqlite3.Error as exc:
             conn.close()
             raise StorageError(f"cannot open {self.path}: {exc}") from exc
@@ -265,10 +269,13 @@ class SqliteStorage(Storage):
         return self._conn
 
     def close(self) -> None:
+        checkpointer, self._checkpointer = self._checkpointer, None
+        if checkpointer is not None:
+            checkpointer.close()
         with self._lock:
             if self._conn is not None:
                 conn, self._conn = self._conn, None
-                conn.close()
+                conn.close()  # the last connection to close checkpoints what is left
 
 
 _ROWS_PER_STATEMENT: Final = 64
