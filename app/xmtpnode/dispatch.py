@@ -39,7 +39,7 @@ T = TypeVar("T")
 
 MAX_GROUP_PUBLISHES: Final = 512
 MAX_GROUP_BYTES: Final = 16 * 1024 * 1024
-_SHARED_READERS: Final = 4
+_CONCURRENT_READERS: Final = 4
 
 Keep = Callable[[Envelope], bool]
 _Committed = tuple[list[Envelope], str]
@@ -61,7 +61,7 @@ class StorageDispatcher:
         self.group_commit = group_commit
         self._keep = keep
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="xmtpnode-write")
-        readers = _SHARED_READERS if storage.shared else 1
+        readers = _CONCURRENT_READERS if storage.concurrent_reads else 1
         self._readers = ThreadPoolExecutor(readers, thread_name_prefix="xmtpnode-read")
         self._pending: list[tuple[Sequence[Envelope], asyncio.Future[_Committed]]] = []
         self._flusher: asyncio.Task[None] | None = None

@@ -143,6 +143,8 @@ class Storage(ABC):
     """
 
     shared: bool = False
+    concurrent_reads: bool = False
+    """Whether reads may run on several threads at once (the server then gives it several)."""
 
     @abstractmethod
     def commit(

@@ -82,6 +82,7 @@ class PostgresStorage(Storage):
     """Envelopes in a PostgreSQL database given by a ``postgresql://`` URL.  Thread-safe."""
 
     shared = True
+    concurrent_reads = True
 
     def __init__(self, url: str, *, pool_size: int = 8) -> None:
         self.url = url

@@ -1,10 +1,11 @@
 """Envelopes in one SQLite file: the embedded default of the node.
 
-SQLite itself is synchronous; the server runs these calls off its event loop.  One connection
-is shared by every thread behind a lock: a ``:memory:`` database exists only inside the
-connection that created it, and SQLite serialises writers anyway, so per-thread connections
-would buy nothing but a second code path.  Throughput comes from group commit instead: the
-server hands ``commit`` every publish waiting at that moment, and they share one transaction.
+SQLite itself is synchronous; the server runs these calls off its event loop.  Writes go
+through one connection behind a lock (SQLite serialises writers anyway); throughput comes from
+group commit: the server hands ``commit`` every publish waiting at that moment, and they share
+one transaction.  Reads of a file database use one connection per reader thread, which WAL
+lets run beside the writer and each other; a ``:memory:`` database exists only inside the
+connection that created it, so there everything shares that one.
 """
 
 from __future__ import annotations
@@ -88,6 +89,9 @@ class SqliteStorage(Storage):
         self._conn: sqlite3.Connection | None = conn
         self._lock = threading.Lock()
         self._checkpointer: Checkpointer | None = None
+        self.concurrent_reads = self.path != ":memory:"
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []  # every thread's, closed with the store
         try:
             self._setup(conn)
             if self.path != ":memory:":
@@ -139,6 +143,34 @@ class SqliteStorage(Storage):
                 yield self._conn
             except sqlite3.Error as exc:
                 raise StorageError(f"SQLite: {exc}") from exc
+
+    @contextlib.contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        """A connection for reading: this thread's own (file databases), else the shared one."""
+        if not self.concurrent_reads:
+            with self._connection() as shared:
+                yield shared
+            return
+        if self._conn is None:
+            raise StorageClosed("the envelope storage is closed")
+        conn = getattr(self._local, "conn", None)
+        try:
+            if conn is None:
+                conn = self._local.conn = self._open_reader()
+            yield conn
+        except sqlite3.Error as exc:
+            raise StorageError(f"SQLite: {exc}") from exc
+
+    def _open_reader(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        conn.execute("PRAGMA busy_timeout = 5000")
+        conn.execute("PRAGMA query_only = ON")
+        with self._lock:
+            if self._conn is None:  # closed meanwhile
+                conn.close()
+                raise StorageClosed("the envelope storage is closed")
+            self._readers.append(conn)
+        return conn
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
@@ -212,7 +244,7 @@ class SqliteStorage(Storage):
             f" WHERE {' AND '.join(where)}"
             f" ORDER BY timestamp_ns {order}, digest {order} LIMIT ?"
         )
-        with self._connection() as conn:
+        with self._read() as conn:
             rows = conn.execute(sql, [*params, limit]).fetchall()
         envelopes = [Envelope(row[0], row[1], bytes(row[2])) for row in rows]
         if len(rows) < limit:
@@ -226,12 +258,12 @@ class SqliteStorage(Storage):
             sql += " WHERE (topic, timestamp_ns, digest) > (?, ?, ?)"
             params.extend(after)
         sql += " ORDER BY topic, timestamp_ns, digest LIMIT ?"
-        with self._connection() as conn:
+        with self._read() as conn:
             rows = conn.execute(sql, [*params, limit]).fetchall()
         return [Envelope(row[0], row[1], bytes(row[2])) for row in rows]
 
     def topic_counts(self) -> dict[str, int]:
-        with self._connection() as conn:
+        with self._read() as conn:
             rows = conn.execute("SELECT topic, count(*) FROM envelopes GROUP BY topic").fetchall()
         return {str(row[0]): int(row[1]) for row in rows}
 
@@ -255,11 +287,11 @@ class SqliteStorage(Storage):
         return None if row is None else (str(row[0]), int(row[1]), bytes(row[2]))
 
     def count(self) -> int:
-        with self._connection() as conn:
+        with self._read() as conn:
             return int(conn.execute("SELECT count(*) FROM envelopes").fetchone()[0])
 
     def ping(self) -> None:
-        with self._connection() as conn:
+        with self._read() as conn:
             conn.execute("SELECT 1").fetchone()
 
     def raw_connection(self) -> sqlite3.Connection:
@@ -273,6 +305,9 @@ class SqliteStorage(Storage):
         if checkpointer is not None:
             checkpointer.close()
         with self._lock:
+            readers, self._readers = self._readers, []
+            for reader in readers:
+                reader.close()
             if self._conn is not None:
                 conn, self._conn = self._conn, None
                 conn.close()  # the last connection to close checkpoints what is left
