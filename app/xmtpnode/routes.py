@@ -8,9 +8,9 @@ the store in separate fair lanes.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any
 
 from aiohttp import web
 from google.protobuf.message import Message
@@ -29,22 +29,8 @@ from app.xmtpnode.errors import ApiError, GrpcCode, invalid_argument
 from app.xmtpnode.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from app.xmtpnode.storage import Envelope, PageCursor, Storage
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-
-ROUTES: Final = {
-    "/message/v1/publish": frozenset({"POST"}),
-    "/message/v1/query": frozenset({"POST"}),
-    "/message/v1/batch-query": frozenset({"POST"}),
-    "/message/v1/subscribe": frozenset({"POST"}),
-    "/message/v1/subscribe-all": frozenset({"POST"}),
-    "/healthz": frozenset({"GET", "HEAD"}),
-    "/metrics": frozenset({"GET", "HEAD"}),
-}
-"""Path → methods, for a 405 naming the allowed ones (``server``'s catch-all route)."""
-
-
-def add_routes(app: web.Application, wrap: Callable[[Handler], Handler]) -> None:
+def add_routes(app: web.Application, wrap: Callable[[ops.Handler], ops.Handler]) -> None:
     """The routes, each handler passed through ``wrap`` (the server's per-request front)."""
     app.router.add_post("/message/v1/publish", wrap(publish))
     app.router.add_post("/message/v1/query", wrap(query))

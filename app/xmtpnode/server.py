@@ -22,7 +22,7 @@ import logging
 import os
 import socket
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -61,9 +61,6 @@ SHUTDOWN_TIMEOUT_S: Final = 5.0
 _TIMED_ROUTES: Final = frozenset(
     {"/message/v1/publish", "/message/v1/query", "/message/v1/batch-query"}
 )
-
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def create_app(
@@ -153,7 +150,7 @@ def _error_response(error: ApiError) -> web.Response:
     return response
 
 
-def _front(parts: NodeParts, handler: Handler) -> Handler:
+def _front(parts: NodeParts, handler: ops.Handler) -> ops.Handler:
     """``handler`` with what every route needs around it: connection state for the guard,
     failures as grpc-gateway's error JSON, metrics, CORS headers.
 
@@ -190,8 +187,13 @@ async def _unrouted(request: web.Request) -> web.StreamResponse:
     """Any other path or method: CORS preflights answered, the rest 405 or 404."""
     if ops.is_preflight(request):
         return request.app[PARTS_KEY].cors.preflight()
-    allowed = routes.ROUTES.get(request.path)
-    if allowed is not None:
+    allowed = {
+        route.method
+        for resource in request.app.router.resources()
+        if resource.canonical == request.path
+        for route in resource
+    }
+    if allowed:
         raise web.HTTPMethodNotAllowed(request.method, sorted(allowed))
     raise web.HTTPNotFound()
 

@@ -27,6 +27,8 @@ _UINT32_END: Final = 1 << 32
 _ENVELOPE_KEYS: Final = frozenset({"contentTopic", "timestampNs", "message"})
 _QUERY_KEYS: Final = frozenset({"contentTopics", "startTimeNs", "endTimeNs", "pagingInfo"})
 _PAGING_KEYS: Final = frozenset({"limit", "cursor", "direction"})
+_CURSOR_KEYS: Final = frozenset({"index"})
+_INDEX_KEYS: Final = frozenset({"digest", "senderTimeNs"})
 _DIRECTIONS: Final[dict[str, int]] = {name: int(n) for name, n in api.SortDirection.items()}
 _DIRECTION_NAMES: Final[dict[int, str]] = {number: name for name, number in _DIRECTIONS.items()}
 
@@ -87,12 +89,12 @@ def _paging_info(value: object) -> api.PagingInfo | None:
     paging = api.PagingInfo(limit=limit, direction=api.SortDirection.ValueType(number))
     if "cursor" in value:
         cursor = value["cursor"]
-        if type(cursor) is not dict or not {"index"}.issuperset(cursor):
+        if type(cursor) is not dict or not _CURSOR_KEYS.issuperset(cursor):
             return None
         paging.cursor.SetInParent()
         if "index" in cursor:
             index = cursor["index"]
-            if type(index) is not dict or not {"digest", "senderTimeNs"}.issuperset(index):
+            if type(index) is not dict or not _INDEX_KEYS.issuperset(index):
                 return None
             digest = _bytes(index.get("digest", ""))
             sender_time = _uint64(index.get("senderTimeNs", 0))
