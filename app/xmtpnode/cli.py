@@ -21,6 +21,7 @@ import gc
 import logging
 import os
 import signal
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Final
@@ -117,6 +118,11 @@ def run_node(
 
 _GC_YOUNG_ALLOCATIONS: Final = 10_000
 """Net allocations between young collections (CPython's default: 700)."""
+_SWITCH_INTERVAL_S: Final = 0.0005
+"""How long the busy event loop keeps the GIL while the storage writer thread waits for it
+(CPython's default: 5 ms).  A group commit takes the GIL back after each SQLite call; at the
+default, a loaded node's commits (and so every publish waiting on them) queued behind the loop
+for up to 5 ms a time: 128 clients saw p99 29 ms and stalls of 110 ms, against 23 and 27 ms."""
 
 
 def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
@@ -175,6 +181,7 @@ async def _serve_until_signal(
         # mostly re-walked the ones still in flight (3% of a publish's instructions).
         gc.freeze()
         gc.set_threshold(_GC_YOUNG_ALLOCATIONS, 50, 100)
+        sys.setswitchinterval(_SWITCH_INTERVAL_S)
         print(f"listening on {url}", flush=True)
         log.info("storing envelopes in %s", describe(db_path))
         log.info("limits: %s", node.parts.limits)
