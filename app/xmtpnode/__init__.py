@@ -4,7 +4,6 @@ The public XMTP network no longer accepts pre-MLS (v2) publishes, so the app shi
 speaking the same API as the reference node (xmtp-node-go behind grpc-gateway) — see
 ``../shared/protocol/xmtp-v2.md`` §8.  Entry points:
 
-* ``create_app(storage)`` — the aiohttp application;
 * ``serve(host, port, db_path)`` — async context manager yielding the bound URL (``db_path``
   a SQLite file or a ``postgresql://`` URL);
 * ``NodeServer`` — start/stop on the current event loop (``ServeOptions``: limits, CORS,
@@ -15,7 +14,7 @@ speaking the same API as the reference node (xmtp-node-go behind grpc-gateway) �
 
 from app.xmtpnode.cli import run_node
 from app.xmtpnode.embedded import EmbeddedNode
-from app.xmtpnode.server import NodeServer, create_app, serve
+from app.xmtpnode.server import NodeServer, serve
 from app.xmtpnode.storage import (
     Direction,
     Envelope,
@@ -33,7 +32,6 @@ __all__ = [
     "PageCursor",
     "SqliteStorage",
     "Storage",
-    "create_app",
     "open_storage",
     "run_node",
     "serve",

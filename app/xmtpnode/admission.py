@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aiohttp import web
-
 from app.xmtpnode.fairness import BURST_SECONDS, FairLane, TokenBuckets
+from app.xmtpnode.http import Request
 from app.xmtpnode.limits import NodeLimits
 from app.xmtpnode.storage import Envelope
 
@@ -44,18 +43,18 @@ class Admission:
         self.publish_lane = FairLane("publish", limits.publish_concurrency, *lane_settings)
         self.query_lane = FairLane("query", limits.query_concurrency, *lane_settings)
 
-    def client_address(self, request: web.BaseRequest) -> str:
+    def client_address(self, request: Request) -> str:
         """The client's IP: the TCP peer, or the forwarded client behind a trusted proxy."""
         peer = request.remote or "unknown"
         if peer in self.trusted_proxies:
-            forwarded = request.headers.get("X-Forwarded-For", "")
+            forwarded = request.headers.get("x-forwarded-for", "")
             hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
             # The proxy appends the peer it saw; earlier hops are the client's own claims.
             if hops:
                 return hops[-1]
         return peer
 
-    def admit_request(self, request: web.BaseRequest) -> str:
+    def admit_request(self, request: Request) -> str:
         """Charge one request to its address; return the address.  Raises LimitExceeded."""
         address = self.client_address(request)
         self.address_requests.spend(address, 1, "too many requests from this address")

@@ -13,26 +13,20 @@ accept time, and again every second, which connections it keeps:
   (silent, or dribbling bytes — slowloris) is closed, and so is one idle for longer than
   ``idle_timeout_s`` between requests.
 
-``GuardedHandler`` is aiohttp's request handler with these hooks, and with parse errors
-(oversized headers, malformed request lines) answered as grpc-gateway error JSON with one log
-line instead of a traceback.
+Connections (``http.HttpConnection``) report each transition to their host, which passes it
+here.
 """
 
 from __future__ import annotations
 
 import asyncio
 import enum
-from typing import Any, Final
+from typing import Final
 
-from aiohttp import web
-from aiohttp.web_protocol import RequestHandler
-
-from app.xmtpnode import codec
-from app.xmtpnode.errors import ApiError, GrpcCode
+from app.xmtpnode.http import HttpConnection
 from app.xmtpnode.limits import NodeLimits
 from app.xmtpnode.logs import refusals_log
 from app.xmtpnode.metrics import NodeMetrics
-from app.xmtpnode.ops import CorsPolicy
 
 _SWEEP_INTERVAL_S: Final = 1.0
 
@@ -43,59 +37,14 @@ class _State(enum.Enum):
     IDLE = "idle"
 
 
-class GuardedHandler(RequestHandler):
-    """aiohttp's per-connection protocol, reporting to a ``ConnectionGuard``."""
+class _Watch:
+    """The guard's view of one admitted connection."""
 
-    def __init__(self, manager: web.Server, guard: ConnectionGuard, **kwargs: Any) -> None:
-        super().__init__(manager, **kwargs)
-        self.guard = guard
-        self.peer_address = ""
+    __slots__ = ("deadline", "state")
+
+    def __init__(self) -> None:
         self.state = _State.AWAITING_HEAD
         self.deadline = 0.0
-        self.admitted = False
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        super().connection_made(transport)
-        if not self.guard.admit(self, transport) and isinstance(transport, asyncio.Transport):
-            transport.abort()
-
-    def data_received(self, data: bytes) -> None:
-        if self.state is _State.IDLE:
-            self.guard.head_started(self)
-        super().data_received(data)
-
-    def connection_lost(self, exc: BaseException | None) -> None:
-        self.guard.release(self)
-        super().connection_lost(exc)
-
-    def handle_error(
-        self,
-        request: web.BaseRequest,
-        status: int = 500,
-        exc: BaseException | None = None,
-        message: str | None = None,
-    ) -> web.StreamResponse:
-        """A request aiohttp could not parse: error JSON, one (rate-limited) log line."""
-        if request.writer.output_size > 0:
-            raise ConnectionError("response already started; cannot send the error")
-        reason = message or (str(exc) if exc else "bad request")
-        code = GrpcCode.INVALID_ARGUMENT if status < 500 else GrpcCode.INTERNAL
-        refusals_log.warning(
-            "refused an unparsable request from %s: %s", self.peer_address, reason[:200]
-        )
-        self.guard.metrics.answered("", status, None)
-        error = ApiError(code, "malformed HTTP request" if status < 500 else "internal error")
-        response = web.Response(
-            status=400 if status < 500 else 500,
-            body=codec.dumps(error.body()),
-            content_type=codec.JSON_CONTENT_TYPE,
-            charset="utf-8",
-        )
-        allowed = self.guard.cors.allow_origin(request.headers.get("Origin"))
-        if allowed is not None:
-            response.headers["Access-Control-Allow-Origin"] = allowed
-        response.force_close()
-        return response
 
 
 class ConnectionGuard:
@@ -106,16 +55,14 @@ class ConnectionGuard:
         limits: NodeLimits,
         metrics: NodeMetrics,
         trusted: frozenset[str] = frozenset(),
-        cors: CorsPolicy | None = None,
     ) -> None:
         self.limits = limits
         self.metrics = metrics
         self.trusted = trusted
-        self.cors = cors or CorsPolicy()
-        self._open: dict[GuardedHandler, None] = {}
+        self._open: dict[HttpConnection, _Watch] = {}
         self._per_address: dict[str, int] = {}
         # Connections without a request in progress, longest waiting first (dicts keep order).
-        self._evictable: dict[GuardedHandler, None] = {}
+        self._evictable: dict[HttpConnection, _Watch] = {}
         self._sweeper: asyncio.TimerHandle | None = None
 
     def __len__(self) -> int:
@@ -123,10 +70,8 @@ class ConnectionGuard:
 
     # --- transitions ----------------------------------------------------------------------
 
-    def admit(self, handler: GuardedHandler, transport: asyncio.BaseTransport) -> bool:
-        peer = transport.get_extra_info("peername")
-        address = str(peer[0]) if isinstance(peer, tuple) and peer else "unknown"
-        handler.peer_address = address
+    def admit(self, connection: HttpConnection) -> bool:
+        address = connection.peer_address
         if len(self._open) >= self.limits.max_connections and not self._evict_oldest(None):
             return self._refuse(address, "connections")
         if (
@@ -135,35 +80,35 @@ class ConnectionGuard:
             and not self._evict_oldest(address)
         ):
             return self._refuse(address, "connections_per_address")
-        handler.admitted = True
-        self._open[handler] = None
+        watch = self._open[connection] = _Watch()
         self._per_address[address] = self._per_address.get(address, 0) + 1
-        self._set(handler, _State.AWAITING_HEAD, self.limits.header_timeout_s)
+        self._set(connection, watch, _State.AWAITING_HEAD, self.limits.header_timeout_s)
         self.metrics.open_connections.set(len(self._open))
         self._ensure_sweeper()
         return True
 
-    def head_started(self, handler: GuardedHandler) -> None:
+    def head_started(self, connection: HttpConnection) -> None:
         """First bytes of a new request on an idle keep-alive connection."""
-        if handler.admitted:
-            self._set(handler, _State.AWAITING_HEAD, self.limits.header_timeout_s)
+        watch = self._open.get(connection)
+        if watch is not None:
+            self._set(connection, watch, _State.AWAITING_HEAD, self.limits.header_timeout_s)
 
-    def request_started(self, handler: GuardedHandler) -> None:
-        if handler.admitted:
-            self._unmark(handler)
-            handler.state = _State.BUSY
+    def request_started(self, connection: HttpConnection) -> None:
+        watch = self._open.get(connection)
+        if watch is not None:
+            self._evictable.pop(connection, None)
+            watch.state = _State.BUSY
 
-    def request_finished(self, handler: GuardedHandler) -> None:
-        if handler.admitted:
-            self._set(handler, _State.IDLE, self.limits.idle_timeout_s)
+    def request_finished(self, connection: HttpConnection) -> None:
+        watch = self._open.get(connection)
+        if watch is not None:
+            self._set(connection, watch, _State.IDLE, self.limits.idle_timeout_s)
 
-    def release(self, handler: GuardedHandler) -> None:
-        if not handler.admitted:
+    def release(self, connection: HttpConnection) -> None:
+        if self._open.pop(connection, None) is None:
             return
-        handler.admitted = False
-        self._unmark(handler)
-        self._open.pop(handler, None)
-        address = handler.peer_address
+        self._evictable.pop(connection, None)
+        address = connection.peer_address
         remaining = self._per_address.get(address, 1) - 1
         if remaining > 0:
             self._per_address[address] = remaining
@@ -178,31 +123,30 @@ class ConnectionGuard:
 
     # --- internals ------------------------------------------------------------------------
 
-    def _set(self, handler: GuardedHandler, state: _State, timeout_s: float) -> None:
-        # Every request passes here twice: plain dict operations only.
+    def _set(
+        self, connection: HttpConnection, watch: _Watch, state: _State, timeout_s: float
+    ) -> None:
+        # Every request passes here: plain dict operations only.
         evictable = self._evictable
-        evictable.pop(handler, None)
-        handler.state = state
-        handler.deadline = asyncio.get_running_loop().time() + timeout_s
-        evictable[handler] = None
-
-    def _unmark(self, handler: GuardedHandler) -> None:
-        self._evictable.pop(handler, None)
+        evictable.pop(connection, None)
+        watch.state = state
+        watch.deadline = connection.loop.time() + timeout_s
+        evictable[connection] = watch
 
     def _evict_oldest(self, address: str | None) -> bool:
         """Close the longest-waiting connection without a request in progress, if any (of
         ``address`` when given: a scan, but only when a cap is reached)."""
         victim = next(
-            (h for h in self._evictable if address is None or h.peer_address == address), None
+            (c for c in self._evictable if address is None or c.peer_address == address), None
         )
         if victim is None:
             return False
         self._drop(victim, "evicted_idle")
         return True
 
-    def _drop(self, handler: GuardedHandler, reason: str) -> None:
-        transport = handler.transport
-        self.release(handler)
+    def _drop(self, connection: HttpConnection, reason: str) -> None:
+        transport = connection.transport
+        self.release(connection)
         self.metrics.refused(reason)
         if transport is not None:
             transport.abort()
@@ -221,10 +165,10 @@ class ConnectionGuard:
         """Close connections past their head or idle deadline; reschedule while any remain."""
         self._sweeper = None
         now = asyncio.get_running_loop().time()
-        expired = [h for h in self._evictable if h.deadline <= now]
-        for handler in expired:
-            reason = "header_timeout" if handler.state is _State.AWAITING_HEAD else "idle_timeout"
-            self._drop(handler, reason)
+        expired = [(c, w) for c, w in self._evictable.items() if w.deadline <= now]
+        for connection, watch in expired:
+            reason = "header_timeout" if watch.state is _State.AWAITING_HEAD else "idle_timeout"
+            self._drop(connection, reason)
         if expired:
             refusals_log.info("closed %d connections past their deadline", len(expired))
         if self._open:

@@ -1,17 +1,13 @@
-"""What the request handlers of one node share: the application keys and the storage calls.
+"""What the request handlers of one node share: its store, broker, dispatcher, ceilings.
 
-Storage calls block, so they go through the application's ``StorageDispatcher`` (threads,
-group commit; see ``dispatch``).
+Storage calls block, so they go through the ``StorageDispatcher`` (threads, group commit;
+see ``dispatch``).
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Final, TypeVar
-
-from aiohttp import web
 
 from app.xmtpnode.admission import Admission
 from app.xmtpnode.connections import ConnectionGuard
@@ -23,16 +19,18 @@ from app.xmtpnode.pubsub import Broker
 from app.xmtpnode.storage import Storage
 from app.xmtpnode.streams import StreamBudget
 
-log = logging.getLogger("app.xmtpnode.server")
-
 Clock = Callable[[], int]
-T = TypeVar("T")
 
 
 @dataclass
 class NodeParts:
-    """Everything a request handler needs besides storage, broker and clock, per application."""
+    """Everything a request handler of one node needs."""
 
+    storage: Storage
+    broker: Broker
+    dispatcher: StorageDispatcher
+    clock: Clock
+    """ns since the epoch: decides token expiry (tests move it)."""
     limits: NodeLimits
     admission: Admission
     metrics: NodeMetrics
@@ -40,15 +38,3 @@ class NodeParts:
     cors: CorsPolicy
     guard: ConnectionGuard
     stopping: bool = field(default=False)
-
-
-STORAGE_KEY: Final = web.AppKey("storage", Storage)
-BROKER_KEY: Final = web.AppKey("broker", Broker)
-DISPATCHER_KEY: Final = web.AppKey("dispatcher", StorageDispatcher)
-CLOCK_KEY: Final = web.AppKey[Clock]("clock")
-PARTS_KEY: Final = web.AppKey("parts", NodeParts)
-
-
-async def in_storage_thread(request: web.Request, call: Callable[[], T]) -> T:
-    """Run a read-only storage call off the loop; storage failures become gRPC statuses."""
-    return await request.app[DISPATCHER_KEY].read(call)

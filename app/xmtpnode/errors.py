@@ -15,6 +15,7 @@ from typing import Any
 class GrpcCode(enum.IntEnum):
     """The gRPC status codes the node uses (values are the wire numbers)."""
 
+    CANCELLED = 1
     INVALID_ARGUMENT = 3
     DEADLINE_EXCEEDED = 4
     NOT_FOUND = 5
@@ -28,6 +29,7 @@ class GrpcCode(enum.IntEnum):
 
 # grpc-gateway's HTTPStatusFromCode for the codes above.
 _HTTP_STATUS: dict[GrpcCode, int] = {
+    GrpcCode.CANCELLED: 499,
     GrpcCode.INVALID_ARGUMENT: 400,
     GrpcCode.DEADLINE_EXCEEDED: 504,
     GrpcCode.NOT_FOUND: 404,

@@ -97,8 +97,6 @@ def configure_logging(log_format: str = "text", level: int = logging.INFO) -> No
     root.addHandler(handler)
     root.setLevel(logging.WARNING)
     logging.getLogger("app.xmtpnode").setLevel(level)
-    # aiohttp's own server errors are answered (and logged) by the node; keep the rest quiet.
-    logging.getLogger("aiohttp.server").setLevel(logging.CRITICAL)
 
 
 def install_loop_error_handler(loop: asyncio.AbstractEventLoop) -> None:

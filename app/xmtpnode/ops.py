@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Final
 
-from aiohttp import web
+from app.xmtpnode.http import Request, Response
 
 ALLOWED_HEADERS: Final = ",".join(
     (
@@ -37,7 +37,7 @@ ALLOWED_METHODS: Final = "GET,HEAD,POST,OPTIONS"
 PREFLIGHT_MAX_AGE_S: Final = 600
 HEALTH_TIMEOUT_S: Final = 2.0
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+Handler = Callable[[Request], Awaitable[Response]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,32 +59,31 @@ class CorsPolicy:
             return origin
         return None
 
-    def decorate(self, request: web.BaseRequest, response: web.StreamResponse) -> None:
-        """Add the CORS headers (called right before any response's headers go out)."""
-        allowed = self.allow_origin(request.headers.get("Origin"))
+    def decorate(self, headers: dict[str, str], response: Response) -> None:
+        """Add the CORS headers for a request with ``headers`` (lower-case names) to
+        ``response``, right before its head goes out."""
+        allowed = self.allow_origin(headers.get("origin"))
         if allowed is not None:
-            response.headers["Access-Control-Allow-Origin"] = allowed
+            response.headers.append(("Access-Control-Allow-Origin", allowed))
         if self.origins is not None:
-            response.headers.add("Vary", "Origin")
+            response.headers.append(("Vary", "Origin"))
 
-    def preflight(self) -> web.Response:
-        return web.Response(
+    def preflight(self) -> Response:
+        return Response(
             status=204,
-            headers={
-                "Access-Control-Allow-Headers": ALLOWED_HEADERS,
-                "Access-Control-Allow-Methods": ALLOWED_METHODS,
-                "Access-Control-Max-Age": str(PREFLIGHT_MAX_AGE_S),
-            },
+            headers=[
+                ("Access-Control-Allow-Headers", ALLOWED_HEADERS),
+                ("Access-Control-Allow-Methods", ALLOWED_METHODS),
+                ("Access-Control-Max-Age", str(PREFLIGHT_MAX_AGE_S)),
+            ],
         )
 
 
-def is_preflight(request: web.Request) -> bool:
-    return request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers
+def is_preflight(request: Request) -> bool:
+    return request.method == "OPTIONS" and "access-control-request-method" in request.headers
 
 
-async def health_response(
-    probe: Callable[[], Awaitable[object]], shutting_down: bool
-) -> web.Response:
+async def health_response(probe: Callable[[], Awaitable[object]], shutting_down: bool) -> Response:
     """200 when the store answered ``probe()`` in time, 503 otherwise (or while stopping)."""
     if shutting_down:
         return _health(503, "stopping")
@@ -95,10 +94,9 @@ async def health_response(
     return _health(200, "ok")
 
 
-def _health(status: int, text: str) -> web.Response:
-    return web.Response(
+def _health(status: int, text: str) -> Response:
+    return Response(
+        json.dumps({"status": text}).encode(),
         status=status,
-        text=json.dumps({"status": text}),
-        content_type="application/json",
-        headers={"Cache-Control": "no-store"},
+        headers=[("Cache-Control", "no-store")],
     )

@@ -8,47 +8,52 @@ the store in separate fair lanes.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import functools
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
-from aiohttp import web
 from google.protobuf.message import Message
 
 from app.keyengine.proto import message_api_pb2 as api
 from app.xmtpnode import codec, ops, rules, shapes, streams
-from app.xmtpnode.context import (
-    BROKER_KEY,
-    CLOCK_KEY,
-    DISPATCHER_KEY,
-    PARTS_KEY,
-    STORAGE_KEY,
-    in_storage_thread,
-)
+from app.xmtpnode.context import NodeParts
 from app.xmtpnode.errors import ApiError, GrpcCode, invalid_argument
+from app.xmtpnode.http import Request, Response
 from app.xmtpnode.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from app.xmtpnode.storage import Envelope, PageCursor, Storage
 
+Routes = dict[str, dict[str, ops.Handler]]
+"""Path → method → handler."""
+_NodeHandler = Callable[[NodeParts, Request], Awaitable[Response]]
+_TABLE: Final[dict[str, tuple[str, _NodeHandler]]] = {}
 
-def add_routes(app: web.Application, wrap: Callable[[ops.Handler], ops.Handler]) -> None:
-    """The routes, each handler passed through ``wrap`` (the server's per-request front)."""
-    app.router.add_post("/message/v1/publish", wrap(publish))
-    app.router.add_post("/message/v1/query", wrap(query))
-    app.router.add_post("/message/v1/batch-query", wrap(batch_query))
-    app.router.add_post("/message/v1/subscribe", wrap(subscribe))
-    app.router.add_post("/message/v1/subscribe-all", wrap(subscribe_all))
-    app.router.add_get("/healthz", wrap(healthz))
-    app.router.add_get("/metrics", wrap(metrics))
+
+def route_table(parts: NodeParts) -> Routes:
+    """The routes of one node, each handler bound to ``parts``.  GET routes answer HEAD too."""
+    routes: Routes = {}
+    for path, (method, handler) in _TABLE.items():
+        bound = functools.partial(handler, parts)
+        routes[path] = {method: bound, "HEAD": bound} if method == "GET" else {method: bound}
+    return routes
+
+
+def _route(method: str, path: str) -> Callable[[_NodeHandler], _NodeHandler]:
+    def register(handler: _NodeHandler) -> _NodeHandler:
+        _TABLE[path] = (method, handler)
+        return handler
+
+    return register
 
 
 # --- plumbing -----------------------------------------------------------------------------
 
 
-async def _read_body(request: web.Request) -> bytes:
+async def _read_body(parts: NodeParts, request: Request) -> bytes:
     """The request body; one that does not arrive within ``body_timeout_s`` is refused (408)."""
-    if request.content.is_eof():  # all of it arrived with the head: nothing to wait for
+    if request.complete:  # all of it arrived with the head: nothing to wait for
         return await request.read()
-    timeout = request.app[PARTS_KEY].limits.body_timeout_s or None
+    timeout = parts.limits.body_timeout_s or None
     try:
         async with asyncio.timeout(timeout):
             return await request.read()
@@ -58,23 +63,19 @@ async def _read_body(request: web.Request) -> bytes:
         ) from None
 
 
-async def _read_request(request: web.Request, message_type: type[codec.M]) -> codec.M:
-    body = await _read_body(request)
+async def _read_request(parts: NodeParts, request: Request, message_type: type[codec.M]) -> codec.M:
+    body = await _read_body(parts, request)
     return codec.decode_request(body, request.content_type, message_type)
 
 
 def _reply(
-    request: web.Request, to_proto: Callable[[], Message], to_json: Callable[[], object]
-) -> web.Response:
+    request: Request, to_proto: Callable[[], Message], to_json: Callable[[], object]
+) -> Response:
     """Answer in the request's encoding: protobuf for protobuf, else protojson (each built
     only when it is the one sent)."""
     if codec.is_protobuf(request.content_type):
-        return web.Response(
-            body=to_proto().SerializeToString(), content_type=codec.PROTOBUF_CONTENT_TYPE
-        )
-    return web.Response(
-        body=codec.dumps(to_json()), content_type=codec.JSON_CONTENT_TYPE, charset="utf-8"
-    )
+        return Response(to_proto().SerializeToString(), content_type=codec.PROTOBUF_CONTENT_TYPE)
+    return Response(codec.dumps(to_json()))
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,47 +122,46 @@ def _query_page(plan: rules.QueryPlan, storage: Storage) -> _Page:
 # --- message API ----------------------------------------------------------------------------
 
 
-async def publish(request: web.Request) -> web.Response:
-    admission = request.app[PARTS_KEY].admission
+@_route("POST", "/message/v1/publish")
+async def publish(parts: NodeParts, request: Request) -> Response:
+    admission = parts.admission
     admission.admit_request(request)
     # The token is in a header: a publish without a valid one costs no body read.
-    wallet = rules.authenticate(request.headers.get("Authorization"), request.app[CLOCK_KEY]())
-    body = await _read_body(request)
+    wallet = rules.authenticate(request.headers.get("authorization"), parts.clock())
+    body = await _read_body(parts, request)
     async with admission.publish_lane.turn(wallet):
         fields = codec.decode_publish(body, request.content_type)
         envelopes = rules.check_publish(fields, wallet)
         admission.admit_publish(wallet, envelopes)
         if envelopes:
-            await request.app[DISPATCHER_KEY].publish(envelopes)
+            await parts.dispatcher.publish(envelopes)
     return _reply(request, api.PublishResponse, dict)
 
 
-async def query(request: web.Request) -> web.Response:
+@_route("POST", "/message/v1/query")
+async def query(parts: NodeParts, request: Request) -> Response:
     """Parsing, planning and the store call all happen in the client's turn of the query lane:
     a flood of large queries costs the event loop only as much as ``query_concurrency`` of
     them at a time."""
-    parts = request.app[PARTS_KEY]
     address = parts.admission.admit_request(request)
-    body = await _read_body(request)
-    storage = request.app[STORAGE_KEY]
+    body = await _read_body(parts, request)
+    storage = parts.storage
     async with parts.admission.query_lane.turn(address):
         message = codec.decode_query(body, request.content_type)
         plan = rules.plan_query(message, parts.limits.topics_per_query)
-        page = await in_storage_thread(request, lambda: _query_page(plan, storage))
+        page = await parts.dispatcher.read(lambda: _query_page(plan, storage))
     return _reply(request, page.proto, page.json)
 
 
-async def batch_query(request: web.Request) -> web.Response:
-    parts = request.app[PARTS_KEY]
+@_route("POST", "/message/v1/batch-query")
+async def batch_query(parts: NodeParts, request: Request) -> Response:
     address = parts.admission.admit_request(request)
-    body = await _read_body(request)
-    storage = request.app[STORAGE_KEY]
+    body = await _read_body(parts, request)
+    storage = parts.storage
     async with parts.admission.query_lane.turn(address):
         batch = codec.decode_request(body, request.content_type, api.BatchQueryRequest)
         plans = rules.plan_batch(batch.requests, parts.limits.topics_per_batch)
-        pages = await in_storage_thread(
-            request, lambda: [_query_page(plan, storage) for plan in plans]
-        )
+        pages = await parts.dispatcher.read(lambda: [_query_page(plan, storage) for plan in plans])
     return _reply(
         request,
         lambda: api.BatchQueryResponse(responses=[page.proto() for page in pages]),
@@ -169,38 +169,38 @@ async def batch_query(request: web.Request) -> web.Response:
     )
 
 
-async def subscribe(request: web.Request) -> web.StreamResponse:
-    parts = request.app[PARTS_KEY]
+@_route("POST", "/message/v1/subscribe")
+async def subscribe(parts: NodeParts, request: Request) -> Response:
     parts.admission.admit_request(request)
-    message = await _read_request(request, api.SubscribeRequest)
+    message = await _read_request(parts, request, api.SubscribeRequest)
     if not message.content_topics:
         raise invalid_argument("at least one content topic is required")
     ceiling = parts.limits.topics_per_subscription
     if ceiling and len(message.content_topics) > ceiling:
         raise invalid_argument(f"cannot exceed {ceiling} content topics per subscription")
-    return await _stream(request, list(message.content_topics))
+    return await _stream(parts, request, list(message.content_topics))
 
 
-async def subscribe_all(request: web.Request) -> web.StreamResponse:
-    request.app[PARTS_KEY].admission.admit_request(request)
-    await _read_request(request, api.SubscribeAllRequest)
-    return await _stream(request, None)
+@_route("POST", "/message/v1/subscribe-all")
+async def subscribe_all(parts: NodeParts, request: Request) -> Response:
+    parts.admission.admit_request(request)
+    await _read_request(parts, request, api.SubscribeAllRequest)
+    return await _stream(parts, request, None)
 
 
-async def _stream(request: web.Request, topics: list[str] | None) -> web.StreamResponse:
-    parts = request.app[PARTS_KEY]
-    return await streams.stream(request, topics, request.app[BROKER_KEY], parts.budget, parts.cors)
+async def _stream(parts: NodeParts, request: Request, topics: list[str] | None) -> Response:
+    return await streams.stream(request, topics, parts.broker, parts.budget, parts.cors)
 
 
 # --- operations -------------------------------------------------------------------------------
 
 
-async def healthz(request: web.Request) -> web.Response:
+@_route("GET", "/healthz")
+async def healthz(parts: NodeParts, request: Request) -> Response:
     """200 when the store answers a trivial query within two seconds; 503 otherwise."""
-    dispatcher = request.app[DISPATCHER_KEY]
-    return await ops.health_response(dispatcher.ping, request.app[PARTS_KEY].stopping)
+    return await ops.health_response(parts.dispatcher.ping, parts.stopping)
 
 
-async def metrics(request: web.Request) -> web.Response:
-    body = request.app[PARTS_KEY].metrics.exposition()
-    return web.Response(body=body, headers={"Content-Type": METRICS_CONTENT_TYPE})
+@_route("GET", "/metrics")
+async def metrics(parts: NodeParts, request: Request) -> Response:
+    return Response(parts.metrics.exposition(), content_type=METRICS_CONTENT_TYPE)

@@ -16,9 +16,8 @@ from collections import deque
 from collections.abc import Callable
 from typing import Final
 
-from aiohttp import web
-
 from app.xmtpnode import codec, shapes
+from app.xmtpnode.http import Request, StreamResponse
 from app.xmtpnode.logs import refusals_log
 from app.xmtpnode.metrics import NodeMetrics
 from app.xmtpnode.ops import CorsPolicy
@@ -124,12 +123,12 @@ def _line(envelope: Envelope) -> bytes:
 
 
 async def stream(
-    request: web.Request,
+    request: Request,
     topics: list[str] | None,
     broker: Broker,
     budget: StreamBudget,
     cors: CorsPolicy,
-) -> web.StreamResponse:
+) -> StreamResponse:
     """Stream envelopes as NDJSON until the client leaves, falls behind, or the node stops.
 
     The subscription is registered before the response headers go out, so a client that has
@@ -145,11 +144,11 @@ async def stream(
 
     outbox = budget.open(cut_off)
     pump = asyncio.create_task(_pump(request, subscription, outbox))
-    response = web.StreamResponse(headers={"Content-Type": codec.JSON_CONTENT_TYPE})
+    response = StreamResponse(request, content_type=codec.JSON_CONTENT_TYPE)
     budget.metrics.open_streams.inc()
     try:
-        cors.decorate(request, response)
-        await response.prepare(request)
+        cors.decorate(request.headers, response)
+        await response.prepare()
         while (envelope := await outbox.take()) is not None:
             await response.write(_line(envelope))
         if not outbox.cut:
@@ -165,10 +164,10 @@ async def stream(
     return response
 
 
-async def _pump(request: web.Request, subscription: Subscription, outbox: Outbox) -> None:
+async def _pump(request: Request, subscription: Subscription, outbox: Outbox) -> None:
     """Move envelopes from the subscription to the outbox until either side ends.
 
-    aiohttp does not cancel handlers when a client disconnects, so an idle stream checks its
+    Handlers are not cancelled when a client disconnects, so an idle stream checks its
     transport now and then instead of lingering until the next matching publish.
     """
     try:
