@@ -18,7 +18,7 @@ import pytest_asyncio
 
 from app.keyengine.authn import create_auth_token
 from app.keyengine.bundles import PrivateKeyBundleV1
-from app.xmtpnode import serve
+from app.xmtpnode import NodeServer, serve
 from tests.support.message_api import envelope_json
 
 T0 = 1_700_000_000_000_000_000
@@ -228,3 +228,38 @@ async def test_a_stream_is_chunked(url: str, auth: str) -> None:
     assert line["result"]["timestampNs"] == str(T0)
     other.close()
     writer.close()
+
+
+@pytest.mark.asyncio
+async def test_a_client_that_does_not_read_its_answers_holds_one_at_a_time(
+    tmp_path: Path, auth: str
+) -> None:
+    """Twenty pipelined queries of a 5 MB page, none read: without back-pressure between
+    requests the node would buffer 100 MB for this one client."""
+    server = NodeServer.open(tmp_path / "node.sqlite3")
+    url = await server.start()
+    try:
+        reader, writer = await _connect(url)
+        for i in range(4):
+            writer.write(
+                _request(
+                    "POST", "/message/v1/publish", _publish_body(T0 + i, b"\1" * 1_000_000), auth
+                )
+            )
+            assert (await _answer(reader))[0] == 200
+        query = json.dumps({"contentTopics": [TOPIC], "pagingInfo": {"limit": 4}}).encode()
+        writer.write(_request("POST", "/message/v1/query", query) * 20)
+        await asyncio.sleep(1.0)
+        assert server._listener is not None
+        buffered = sum(
+            c.transport.get_write_buffer_size()
+            for c in server._listener.connections
+            if c.transport is not None
+        )
+        assert buffered < 12_000_000, buffered  # about one page, not twenty
+        answers = [await _answer(reader) for _ in range(20)]
+        assert all(status == 200 for status, _, _ in answers)
+        assert all(len(json.loads(body)["envelopes"]) == 4 for _, _, body in answers)
+        writer.close()
+    finally:
+        await server.stop()

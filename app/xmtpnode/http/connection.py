@@ -224,6 +224,14 @@ class HttpConnection(asyncio.Protocol):
             keep_alive = keep_alive and not response.close_connection
             body = b"" if request.method == "HEAD" else response.body
             transport.write(response.head(keep_alive, len(response.body)) + body)
+        if keep_alive and self._writing_paused:
+            # A client that sends requests but does not read the answers: the next request
+            # waits (as pipelined ones do) until this answer has left the buffer.
+            try:
+                await self.drain()
+            except ClientGone:
+                return
+            keep_alive = not self.closing
         self._current = self._task = None
         if not keep_alive:
             transport.close()
