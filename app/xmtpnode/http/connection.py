@@ -18,7 +18,7 @@ from typing import Final, Protocol
 
 import httptools
 
-from app.xmtpnode.http.messages import ClientGone, Request, Response, StreamResponse
+from app.xmtpnode.http.messages import ClientGone, Request, Response, StreamResponse, wake
 
 MAX_HEAD_LINE: Final = 8190
 """Longest request line or header field (aiohttp's and nginx's default ceiling)."""
@@ -303,8 +303,4 @@ class HttpConnection(asyncio.Protocol):
 
     def _wake_drain(self, failure: BaseException | None) -> None:
         waiter, self._drain = self._drain, None
-        if waiter is not None and not waiter.done():
-            if failure is None:
-                waiter.set_result(None)
-            else:
-                waiter.set_exception(failure)
+        wake(waiter, failure)

@@ -135,11 +135,16 @@ class Request:
 
     def _wake(self, failure: BaseException | None) -> None:
         waiter, self._waiter = self._waiter, None
-        if waiter is not None and not waiter.done():
-            if failure is None:
-                waiter.set_result(None)
-            else:
-                waiter.set_exception(failure)
+        wake(waiter, failure)
+
+
+def wake(waiter: asyncio.Future[None] | None, failure: BaseException | None) -> None:
+    """Resolve ``waiter`` (if any and still pending): done, or failed with ``failure``."""
+    if waiter is not None and not waiter.done():
+        if failure is None:
+            waiter.set_result(None)
+        else:
+            waiter.set_exception(failure)
 
 
 class Response:
