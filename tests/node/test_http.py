@@ -263,3 +263,21 @@ async def test_a_client_that_does_not_read_its_answers_holds_one_at_a_time(
         writer.close()
     finally:
         await server.stop()
+
+
+@pytest.mark.asyncio
+async def test_a_malformed_chunked_body_is_refused_at_once(url: str, auth: str) -> None:
+    """The handler is already waiting for the body when its framing turns out to be broken:
+    it gets 400 now, not a body timeout later."""
+    reader, writer = await _connect(url)
+    writer.write(
+        b"POST /message/v1/publish HTTP/1.1\r\nHost: node\r\nTransfer-Encoding: chunked\r\n"
+        + auth.encode()
+        + b'\r\n5\r\n{"env\r\n'
+    )
+    await asyncio.sleep(0.2)  # the handler starts and waits for the rest
+    writer.write(b"zz\r\nnot a chunk\r\n")
+    status, headers, body = await _answer(reader)
+    assert (status, json.loads(body)["code"], headers["connection"]) == (400, 3, "close")
+    assert await _closed(reader)
+    writer.close()

@@ -18,7 +18,14 @@ from typing import Final, Protocol
 
 import httptools
 
-from app.xmtpnode.http.messages import ClientGone, Request, Response, StreamResponse, wake
+from app.xmtpnode.http.messages import (
+    ClientGone,
+    HttpRefusal,
+    Request,
+    Response,
+    StreamResponse,
+    wake,
+)
 
 MAX_HEAD_LINE: Final = 8190
 """Longest request line or header field (aiohttp's and nginx's default ceiling)."""
@@ -67,7 +74,6 @@ class HttpConnection(asyncio.Protocol):
         self._url = b""
         self._headers: dict[str, str] = {}
         self._fields = 0
-        self._too_large = ""
         self._broken = False
         self._parsing: Request | None = None
         self._current: Request | None = None
@@ -255,6 +261,8 @@ class HttpConnection(asyncio.Protocol):
             self.closing = True
             self._queue.clear()
             transport.pause_reading()
+            if self._parsing is self._current:  # its own body is what could not be parsed
+                self._current.abandoned(HttpRefusal(400))
             return
         response = self.host.malformed(self, self._headers, why)
         transport.write(response.head(False, len(response.body)) + response.body)

@@ -43,6 +43,7 @@ class Request:
     __slots__ = (
         "_body",
         "_chunks",
+        "_failure",
         "_received",
         "_waiter",
         "complete",
@@ -91,6 +92,7 @@ class Request:
         """Whether the whole body has arrived."""
         self.refused = False
         """Whether the body outgrew ``max_body`` (its bytes are dropped as they come)."""
+        self._failure: Exception | None = None
 
     @property
     def transport(self) -> asyncio.Transport | None:
@@ -98,9 +100,11 @@ class Request:
         return self.connection.transport
 
     async def read(self) -> bytes:
-        """The whole body.  HttpRefusal(413) past ``max_body``; ClientGone if the client
-        leaves first."""
+        """The whole body.  HttpRefusal(413) past ``max_body``, HttpRefusal(400) if its
+        framing is malformed; ClientGone if the client leaves first."""
         if not self.complete and not self.refused:
+            if self._failure is not None:
+                raise self._failure
             if self.connection.transport is None:
                 raise ClientGone("the client closed the connection")
             self._waiter = asyncio.get_running_loop().create_future()
@@ -129,9 +133,13 @@ class Request:
         self.complete = True
         self._wake(None)
 
-    def abandoned(self) -> None:
-        """The connection was lost before the body was complete."""
-        self._wake(ClientGone("the client closed the connection"))
+    def abandoned(self, failure: Exception | None = None) -> None:
+        """The body will not be completed: the connection was lost (``ClientGone``), or the
+        rest could not be parsed (``failure``).  A complete body stays readable."""
+        if self.complete:
+            return
+        self._failure = failure or ClientGone("the client closed the connection")
+        self._wake(self._failure)
 
     def _wake(self, failure: BaseException | None) -> None:
         waiter, self._waiter = self._waiter, None
