@@ -1,10 +1,10 @@
 """The node's side of every connection: routing, failures as grpc-gateway JSON, metrics, CORS.
 
 ``NodeFront`` is the ``ConnectionHost`` of the node's HTTP layer: connections hand it each
-request, and each transition (admitted, head started, busy, idle, gone) for the
-``ConnectionGuard``.  Whatever a handler raises becomes ``{"code", "message", "details": []}``
-with the HTTP status grpc-gateway would give; a request that could not even be parsed gets
-the same JSON, with one (rate-limited) log line rather than a traceback.
+request (their transitions go to the ``ConnectionGuard``).  Whatever a handler raises becomes
+``{"code", "message", "details": []}`` with the HTTP status grpc-gateway would give; a request
+that could not even be parsed gets the same JSON, with one (rate-limited) log line rather than
+a traceback.
 """
 
 from __future__ import annotations
@@ -28,10 +28,8 @@ JSON (1,048,214 bytes → 1.4 MB of base64) plus a few more envelopes."""
 _TIMED_ROUTES: Final = frozenset(
     {"/message/v1/publish", "/message/v1/query", "/message/v1/batch-query"}
 )
-_HTTP_TO_GRPC: Final = {
+_HTTP_TO_GRPC: Final = {  # the refusals of the HTTP layer and the router
     400: GrpcCode.INVALID_ARGUMENT,
-    401: GrpcCode.UNAUTHENTICATED,
-    403: GrpcCode.PERMISSION_DENIED,
     404: GrpcCode.NOT_FOUND,
     405: GrpcCode.UNIMPLEMENTED,
     413: GrpcCode.RESOURCE_EXHAUSTED,
@@ -46,24 +44,6 @@ class NodeFront:
     def __init__(self, parts: NodeParts) -> None:
         self.parts = parts
         self.routes = routes.route_table(parts)
-        self._guard = parts.guard
-
-    # --- connection transitions, for the guard -----------------------------------------------
-
-    def admit(self, connection: HttpConnection) -> bool:
-        return self._guard.admit(connection)
-
-    def head_started(self, connection: HttpConnection) -> None:
-        self._guard.head_started(connection)
-
-    def request_started(self, connection: HttpConnection) -> None:
-        self._guard.request_started(connection)
-
-    def request_finished(self, connection: HttpConnection) -> None:
-        self._guard.request_finished(connection)
-
-    def release(self, connection: HttpConnection) -> None:
-        self._guard.release(connection)
 
     # --- answers -------------------------------------------------------------------------------
 

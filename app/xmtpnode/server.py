@@ -141,7 +141,7 @@ class NodeServer:
     async def start(self) -> str:
         """Bind and serve; return the base URL with the actual port (``port=0`` → any)."""
         await self.parts.dispatcher.start(self.parts.broker)
-        listener = HttpListener(NodeFront(self.parts), self.host, self.port)
+        listener = HttpListener(NodeFront(self.parts), self.parts.guard, self.host, self.port)
         try:
             self.port = await listener.start()
         except BaseException:

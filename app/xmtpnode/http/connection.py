@@ -3,8 +3,8 @@
 A request's handler starts as soon as its head has arrived (so a refused client costs no
 body read) and reads the body when it wants it.  Requests a client pipelines behind one in
 progress wait their turn, and answers go out in order.  Everything the node decides about a
-connection (admission, head and idle timeouts, eviction) is its host's: the connection tells
-it each transition.  Heads are bounded (line length, field count, total size) before
+connection (admission, head and idle timeouts, eviction) is its watcher's: the connection
+tells it each transition.  Heads are bounded (line length, field count, total size) before
 httptools buffers them; a malformed request is answered by the host and the connection
 closed, as a request whose body was not read to the end is.
 """
@@ -36,16 +36,21 @@ _MAX_QUEUED: Final = 8
 _CONTINUE: Final = b"HTTP/1.1 100 Continue\r\n\r\n"
 
 
-class ConnectionHost(Protocol):
-    """What a connection needs from the server it belongs to."""
-
-    max_body: int
+class ConnectionWatcher(Protocol):
+    """Told of each transition of every connection; decides admission (and may close any)."""
 
     def admit(self, connection: HttpConnection) -> bool: ...
     def head_started(self, connection: HttpConnection) -> None: ...
     def request_started(self, connection: HttpConnection) -> None: ...
     def request_finished(self, connection: HttpConnection) -> None: ...
     def release(self, connection: HttpConnection) -> None: ...
+
+
+class ConnectionHost(Protocol):
+    """What a connection needs from the server it belongs to: answers."""
+
+    max_body: int
+
     def answer(self, request: Request) -> Awaitable[Response]: ...
     def malformed(self, connection: HttpConnection, headers: dict[str, str], why: str) -> Response:
         """The answer to a request that could not be parsed (the connection closes after)."""
@@ -59,8 +64,11 @@ class _HeadTooLarge(Exception):
 class HttpConnection(asyncio.Protocol):
     """asyncio protocol for one TCP connection of the node."""
 
-    def __init__(self, host: ConnectionHost, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(
+        self, host: ConnectionHost, watcher: ConnectionWatcher, loop: asyncio.AbstractEventLoop
+    ) -> None:
         self.host = host
+        self.watcher = watcher
         self.loop = loop
         self.transport: asyncio.Transport | None = None
         self.peer_address = "unknown"
@@ -92,7 +100,7 @@ class HttpConnection(asyncio.Protocol):
         peer = transport.get_extra_info("peername")
         if isinstance(peer, tuple) and peer:
             self.peer_address = str(peer[0])
-        if not self.host.admit(self):
+        if not self.watcher.admit(self):
             transport.abort()  # type: ignore[attr-defined]
 
     def data_received(self, data: bytes) -> None:
@@ -100,7 +108,7 @@ class HttpConnection(asyncio.Protocol):
             return
         if self._between_requests:
             self._between_requests = False
-            self.host.head_started(self)
+            self.watcher.head_started(self)
         try:
             while data:
                 if self._in_head or self._parsing is None:
@@ -125,7 +133,7 @@ class HttpConnection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.transport = None
-        self.host.release(self)
+        self.watcher.release(self)
         for request in (self._parsing, self._current, *self._queue):
             if request is not None:
                 request.abandoned()
@@ -208,7 +216,7 @@ class HttpConnection(asyncio.Protocol):
 
     def _begin(self, request: Request) -> None:
         self._current = request
-        self.host.request_started(self)
+        self.watcher.request_started(self)
         if (
             not request.complete
             and not request.refused
@@ -247,9 +255,9 @@ class HttpConnection(asyncio.Protocol):
                 self._reading_paused = False
                 transport.resume_reading()
         elif self._in_head:
-            self.host.head_started(self)
+            self.watcher.head_started(self)
         else:
-            self.host.request_finished(self)
+            self.watcher.request_finished(self)
             self._between_requests = True
 
     def _malformed(self, why: str) -> None:

@@ -6,7 +6,7 @@ import asyncio
 import socket
 from typing import Final
 
-from app.xmtpnode.http.connection import ConnectionHost, HttpConnection
+from app.xmtpnode.http.connection import ConnectionHost, ConnectionWatcher, HttpConnection
 
 _BACKLOG: Final = 4096
 """Pending connections the kernel queues for us (clamped to net.core.somaxconn): a burst of
@@ -19,8 +19,11 @@ descriptor only on the next iteration, so this many may exist beyond a connectio
 class HttpListener:
     """``await start()`` → bound port; ``stop_accepting()``, then ``await close(timeout)``."""
 
-    def __init__(self, host: ConnectionHost, address: str, port: int) -> None:
+    def __init__(
+        self, host: ConnectionHost, watcher: ConnectionWatcher, address: str, port: int
+    ) -> None:
         self.host = host
+        self.watcher = watcher
         self.address = address
         self.port = port
         self.connections: set[HttpConnection] = set()
@@ -41,7 +44,7 @@ class HttpListener:
         return self.port
 
     def _connection(self, loop: asyncio.AbstractEventLoop) -> HttpConnection:
-        connection = HttpConnection(self.host, loop)
+        connection = HttpConnection(self.host, self.watcher, loop)
         self.connections.add(connection)
         connection.closed.add_done_callback(lambda _: self.connections.discard(connection))
         return connection
