@@ -13,8 +13,8 @@ accept time, and again every second, which connections it keeps:
   (silent, or dribbling bytes — slowloris) is closed, and so is one idle for longer than
   ``idle_timeout_s`` between requests.
 
-Connections (``http.HttpConnection``) report each transition to their host, which passes it
-here.
+The guard is the ``ConnectionWatcher`` of the node's connections (``http.HttpConnection``):
+each tells it every transition.
 """
 
 from __future__ import annotations

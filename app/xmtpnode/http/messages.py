@@ -10,6 +10,7 @@ writes.
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from email.utils import formatdate
 from http import HTTPStatus
@@ -220,13 +221,11 @@ class StreamResponse(Response):
         self._request.connection.end_stream()
 
 
-_date_cache: list[object] = [0, ""]
-
-
 def http_date() -> str:
-    """The Date header's value, formatted once a second."""
-    now = int(time.time())
-    if _date_cache[0] != now:
-        _date_cache[0] = now
-        _date_cache[1] = formatdate(now, usegmt=True)
-    return str(_date_cache[1])
+    """The Date header's value (formatted once a second)."""
+    return _formatted_date(int(time.time()))
+
+
+@functools.lru_cache(maxsize=1)
+def _formatted_date(second: int) -> str:
+    return formatdate(second, usegmt=True)
