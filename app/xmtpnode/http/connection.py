@@ -191,9 +191,6 @@ class HttpConnection(asyncio.Protocol):
             self._parser.should_keep_alive(),
             self.host.max_body,
         )
-        length = self._headers.get("content-length", "")
-        if length.isdigit() and int(length) > request.max_body:
-            request.refused = True  # its bytes are dropped as they arrive
         self._parsing = request
         if self._current is None:
             self._begin(request)
@@ -229,7 +226,7 @@ class HttpConnection(asyncio.Protocol):
     async def _serve(self, request: Request) -> None:
         response = await self.host.answer(request)
         transport = self.transport
-        if transport is None or self._current is not request:
+        if transport is None:
             return  # the client left meanwhile
         keep_alive = request.keep_alive and request.complete and not self.closing
         if response.started:

@@ -91,8 +91,10 @@ class Request:
         self._waiter: asyncio.Future[None] | None = None
         self.complete = False
         """Whether the whole body has arrived."""
-        self.refused = False
-        """Whether the body outgrew ``max_body`` (its bytes are dropped as they come)."""
+        length = headers.get("content-length", "")
+        self.refused = length.isdigit() and int(length) > max_body
+        """Whether the body outgrows ``max_body``, announced or as it comes (its bytes are
+        dropped as they arrive)."""
         self._failure: Exception | None = None
 
     @property
